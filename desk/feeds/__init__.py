@@ -1,0 +1,1 @@
+"""Market-data producers: the simulated market, venue adapters, replay. All emit ``desk.domain`` events."""
