@@ -43,9 +43,7 @@ def root(
     config: Annotated[
         Path | None, typer.Option("--config", help="Settings file (TOML); overrides the user config file.")
     ] = None,
-    profile: Annotated[
-        str | None, typer.Option("--profile", help="Settings profile, e.g. sim, paper, live.")
-    ] = None,
+    profile: Annotated[str | None, typer.Option("--profile", help="Settings profile, e.g. sim, paper, live.")] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
@@ -56,7 +54,7 @@ def root(
     _debug = debug
     ctx.obj = {"config": config, "profile": profile, "debug": debug}
     if ctx.invoked_subcommand is None:
-        from desk.commands.tui import launch_tui
+        from desk.commands.tui import launch_tui  # type: ignore[import-untyped,unused-ignore]
 
         launch_tui(config=config, profile=profile)
 
@@ -82,15 +80,12 @@ def main() -> None:
         sys.exit(130)
     except KeyboardInterrupt:
         sys.exit(130)
-    except Exception as exc:  # click usage errors and runtime failures: one line, no traceback
-        import click
-
-        if isinstance(exc, click.exceptions.UsageError):
-            typer.echo(f"desk: error: {exc.format_message()}", err=True)
-            sys.exit(2)
-        if isinstance(exc, click.exceptions.ClickException):
-            typer.echo(f"desk: error: {exc.format_message()}", err=True)
-            sys.exit(exc.exit_code)
+    except Exception as exc:  # usage errors and runtime failures: one line, no traceback
+        format_message = getattr(exc, "format_message", None)
+        if callable(format_message) and isinstance(getattr(exc, "exit_code", None), int):
+            # typer's (vendored click) usage and parameter errors carry their own message and exit code (2).
+            typer.echo(f"desk: error: {format_message()}", err=True)
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
         if _debug:
             raise
         typer.echo(f"desk: error: {type(exc).__name__}: {exc}", err=True)

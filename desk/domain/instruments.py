@@ -72,9 +72,7 @@ class Instrument:
         value = to_decimal(price, "price")
         ticks, rem = divmod(value, self.tick_size)
         if rem != 0:
-            raise OffGridError(
-                f"price {price} is not a multiple of tick size {self.tick_size} for {self.symbol}"
-            )
+            raise OffGridError(f"price {price} is not a multiple of tick size {self.tick_size} for {self.symbol}")
         return int(ticks)
 
     def size_to_lots(self, size: Decimal | str | int | float) -> int:

@@ -311,9 +311,7 @@ class SimulatedMarket:
         self._emit(s, [(price, new)] if is_bid else [], [] if is_bid else [(price, new)], out)
         return None
 
-    def _market_order(
-        self, s: _SymbolState, side: Side, lots: int | None, limit: int | None, out: list[Event]
-    ) -> None:
+    def _market_order(self, s: _SymbolState, side: Side, lots: int | None, limit: int | None, out: list[Event]) -> None:
         """Walk the opposite side: by size, or (``limit``) through every level priced at or beyond it."""
         book = s.asks if side is Side.BUY else s.bids
         if lots is not None:  # a sized order rarely goes deeper than a few levels: avoid a full sort
@@ -401,9 +399,7 @@ class SimFeed:
                 rate = self.messages / max(wall - wall0, 1e-9)
                 sink(
                     [
-                        FeedStatus(
-                            m.venue, sym, FeedState.LIVE, m.now_ns, msgs_per_s=rate / len(m.instruments)
-                        )
+                        FeedStatus(m.venue, sym, FeedState.LIVE, m.now_ns, msgs_per_s=rate / len(m.instruments))
                         for sym in m.instruments
                     ]
                 )
