@@ -201,7 +201,7 @@ class SimulatedMarket:
             out.extend(self.events_until(self.now_ns + int(NS * 64 / self.rate)))
         return out
 
-    def _step_prices(self, out: list[Event]) -> None:
+    def _step_prices(self, out: list[Event], recentre: bool = True) -> None:
         n = len(self._symbols)
         z = self._chol @ np.array([self._normal() for _ in range(n)])
         for i, s in enumerate(self._symbols):
@@ -212,11 +212,29 @@ class SimulatedMarket:
             shock = math.sqrt(s.var) * float(z[i])
             # GARCH(1,1): persistence 0.97, so volatility bursts decay over a few minutes.
             s.var = 0.02 * long_run + 0.08 * shock * shock + 0.90 * s.var
-            pull = 0.02 * (s.anchor - s.log_fair) if s.mean_reverting else 0.0
+            pull = 0.003 * (s.anchor - s.log_fair) if s.mean_reverting else 0.0
             s.anchor += 0.05 * shock
             s.log_fair += pull + shock
             s.fair = s.inst.round_price_to_ticks(math.exp(s.log_fair))
-            self._recentre(s, out)
+            if recentre:
+                self._recentre(s, out)
+
+    def fair_price_path(self, bars: int, bar_seconds: float = 60.0) -> np.ndarray:
+        """Close prices (floats, shape ``(bars + 1, n_symbols)``) of the fair-price process alone.
+
+        The same dynamics as the live stream without the order flow: the cheap way to give headless risk and
+        backtest commands a long, correlated, volatility-clustered history. Use a dedicated instance: it
+        advances this market's fair prices and leaves its book behind.
+        """
+        steps_per_bar = max(1, round(bar_seconds * NS / self._price_step_ns))
+        out = np.empty((bars + 1, len(self._symbols)))
+        out[0] = [math.exp(s.log_fair) for s in self._symbols]
+        sink: list[Event] = []
+        for i in range(1, bars + 1):
+            for _ in range(steps_per_bar):
+                self._step_prices(sink, recentre=False)
+            out[i] = [math.exp(s.log_fair) for s in self._symbols]
+        return out
 
     def _normal(self) -> float:
         return math.sqrt(-2.0 * math.log(1.0 - self._u())) * math.cos(2.0 * math.pi * self._u())
