@@ -124,6 +124,10 @@ class SimulatedMarket:
         self._block: list[float] = []
         self._pos = 0
         self._pending_gap = 0
+        # Common log-volatility factor (AR(1), half-life about ten minutes): calm and stormy hours for every
+        # symbol at once, which is what makes 1-minute returns cluster; GARCH below adds the short bursts.
+        self._log_vol = 0.0
+        self._vol_rho = math.exp(-price_step_s / 900.0)
         for s in self._symbols:
             s.var = (s.spec.annual_vol**2) * self._dt_years
             self._seed_book(s)
@@ -204,14 +208,17 @@ class SimulatedMarket:
     def _step_prices(self, out: list[Event], recentre: bool = True) -> None:
         n = len(self._symbols)
         z = self._chol @ np.array([self._normal() for _ in range(n)])
+        self._log_vol = self._vol_rho * self._log_vol + math.sqrt(1.0 - self._vol_rho**2) * 0.6 * self._normal()
+        vol_factor = math.exp(self._log_vol - 0.18)  # E[exp(N(0, 0.6^2))] = exp(0.18): long-run vol unchanged
         for i, s in enumerate(self._symbols):
             if self._u() < 0.002:  # regime switch about every two minutes of simulated time
                 s.mean_reverting = not s.mean_reverting
                 s.anchor = s.log_fair
             long_run = (s.spec.annual_vol**2) * self._dt_years
-            shock = math.sqrt(s.var) * float(z[i])
-            # GARCH(1,1): persistence 0.97, so volatility bursts decay over a few minutes.
-            s.var = 0.02 * long_run + 0.08 * shock * shock + 0.90 * s.var
+            shock = math.sqrt(s.var) * vol_factor * float(z[i])
+            # GARCH(1,1), persistence 0.98 per 0.25 s step: short bursts that fade within a minute.
+            base_shock = shock / vol_factor
+            s.var = 0.02 * long_run + 0.08 * base_shock * base_shock + 0.90 * s.var
             pull = 0.003 * (s.anchor - s.log_fair) if s.mean_reverting else 0.0
             s.anchor += 0.05 * shock
             s.log_fair += pull + shock
@@ -292,7 +299,7 @@ class SimulatedMarket:
 
     def _limit_add(self, s: _SymbolState, is_bid: bool, out: list[Event]) -> None:
         half = max(1, s.level_spacing // 2)
-        distance = self._geometric(0.25)
+        distance = self._geometric(0.15)
         if distance >= self.depth:
             distance = self.depth - 1
         # A few adds per symbol arrive together (a venue batches changes per update window).
@@ -315,7 +322,7 @@ class SimulatedMarket:
 
     def _cancel(self, s: _SymbolState, is_bid: bool, out: list[Event]) -> None:
         book = s.bids if is_bid else s.asks
-        if len(book) <= 5:
+        if len(book) <= self.depth // 2:  # a thin book attracts liquidity rather than losing more
             return self._limit_add(s, is_bid, out)
         k = min(self._geometric(0.1), len(book) - 1) + 1
         price = (heapq.nlargest(k, book) if is_bid else heapq.nsmallest(k, book))[-1]
