@@ -1,15 +1,16 @@
-"""One L2 order book: plain dicts of price tick -> size lots, with cached best prices.
+"""One L2 order book: a dict of price tick -> size lots per side, plus a sorted list of the prices.
 
-Why dicts and not a sorted container: updates dominate reads by two orders of magnitude on a live feed (the
-UI reads the top of book at 15 Hz, venues send thousands of level changes a second). A dict set/delete is a
-single hash operation; the best price is cached and only recomputed when the best level itself is removed;
-top-N reads use ``heapq`` over the (small) set of live levels. ``benchmarks/bench_book.py`` measures this
-against ``sortedcontainers.SortedDict``.
+Why this shape: most level updates change the size of a price that already exists (one dict store, no
+reordering); only a new or vanished price touches the sorted list (``bisect`` + a C-level memmove, cheap for the
+few thousand levels a venue sends). Best price is ``list[0]`` and a top-N read is a slice, so the 15 Hz UI, the
+fill engine and the risk gate read the top of book without sorting. Bids keep negated prices in their list so
+both lists are ascending from the touch. ``benchmarks/bench_book.py`` measures this against
+``sortedcontainers.SortedDict`` (which keeps a list of sublists and pays Python-level calls per update).
 """
 
 from __future__ import annotations
 
-import heapq
+from bisect import bisect_left, insort
 from enum import StrEnum
 
 from desk.domain.events import BookDelta, BookSnapshot, Level
@@ -28,13 +29,14 @@ class SequenceGap(Exception):
 
 class OrderBook:
     __slots__ = (
-        "_best_ask",
-        "_best_bid",
+        "_ask_prices",
+        "_bid_keys",
         "asks",
         "bids",
         "gaps",
         "instrument",
         "invalid_reason",
+        "live",
         "seq",
         "state",
         "ts_ns",
@@ -47,11 +49,12 @@ class OrderBook:
         self.venue = venue
         self.bids: dict[int, int] = {}
         self.asks: dict[int, int] = {}
-        self._best_bid: int | None = None
-        self._best_ask: int | None = None
+        self._bid_keys: list[int] = []  # negated bid prices, ascending: best bid first
+        self._ask_prices: list[int] = []  # ask prices, ascending: best ask first
         self.seq = 0
         self.ts_ns = 0
         self.state = BookState.EMPTY
+        self.live = False  # state is LIVE; a plain bool because the hot path checks it per delta
         self.invalid_reason = ""
         self.gaps = 0
         self.updates = 0  # level changes applied; the UI compares it to know whether to redraw
@@ -64,55 +67,81 @@ class OrderBook:
     def apply_snapshot(self, snapshot: BookSnapshot) -> None:
         self.bids = {p: s for p, s in snapshot.bids if s > 0}
         self.asks = {p: s for p, s in snapshot.asks if s > 0}
-        self._best_bid = max(self.bids) if self.bids else None
-        self._best_ask = min(self.asks) if self.asks else None
+        self._bid_keys = sorted(-p for p in self.bids)
+        self._ask_prices = sorted(self.asks)
         self.seq = snapshot.seq
         self.ts_ns = snapshot.ts_ns
         self.state = BookState.LIVE
+        self.live = True
         self.invalid_reason = ""
         self.updates += len(self.bids) + len(self.asks)
 
     def apply_delta(self, delta: BookDelta) -> None:
-        """Apply a delta; raises ``SequenceGap`` (and marks the book INVALID) when it does not follow."""
-        if self.state is not BookState.LIVE:
+        """Apply a delta; raises ``SequenceGap`` (and marks the book INVALID) when it does not follow.
+
+        This is the hottest function in the desk: the level loops are inlined (no per-side method call) and
+        locals are bound once, which measurably matters at millions of level updates per second.
+        """
+        if not self.live:
             return
-        if delta.first_seq and delta.first_seq != self.seq + 1:
+        first = delta.first_seq
+        if first and first != self.seq + 1:
             if delta.seq <= self.seq:
                 return  # stale duplicate: already covered by the snapshot or an earlier delta
             self.gaps += 1
-            self.invalidate(f"sequence gap: expected {self.seq + 1}, got {delta.first_seq}")
+            self.invalidate(f"sequence gap: expected {self.seq + 1}, got {first}")
             raise SequenceGap(self.invalid_reason)
-        if delta.bids:
-            self._apply_bids(delta.bids)
-        if delta.asks:
-            self._apply_asks(delta.asks)
-        self.updates += len(delta.bids) + len(delta.asks)
+        levels = delta.bids
+        if levels:
+            book = self.bids
+            keys = self._bid_keys
+            for price, size in levels:
+                if size:
+                    if price not in book:
+                        insort(keys, -price)
+                    book[price] = size
+                elif book.pop(price, None) is not None:
+                    del keys[bisect_left(keys, -price)]
+            n = len(levels)
+        else:
+            n = 0
+        levels = delta.asks
+        if levels:
+            book = self.asks
+            prices = self._ask_prices
+            for price, size in levels:
+                if size:
+                    if price not in book:
+                        insort(prices, price)
+                    book[price] = size
+                elif book.pop(price, None) is not None:
+                    del prices[bisect_left(prices, price)]
+            n += len(levels)
+        self.updates += n
         self.seq = delta.seq
         self.ts_ns = delta.ts_ns
 
-    def _apply_bids(self, levels: tuple[Level, ...]) -> None:
+    def _apply_bids(self, levels: tuple[Level, ...] | list[Level]) -> None:
         book = self.bids
-        best = self._best_bid
+        keys = self._bid_keys
         for price, size in levels:
             if size:
+                if price not in book:
+                    insort(keys, -price)
                 book[price] = size
-                if best is None or price > best:
-                    best = price
-            elif book.pop(price, None) is not None and price == best:
-                best = max(book) if book else None
-        self._best_bid = best
+            elif book.pop(price, None) is not None:
+                del keys[bisect_left(keys, -price)]
 
-    def _apply_asks(self, levels: tuple[Level, ...]) -> None:
+    def _apply_asks(self, levels: tuple[Level, ...] | list[Level]) -> None:
         book = self.asks
-        best = self._best_ask
+        prices = self._ask_prices
         for price, size in levels:
             if size:
+                if price not in book:
+                    insort(prices, price)
                 book[price] = size
-                if best is None or price < best:
-                    best = price
-            elif book.pop(price, None) is not None and price == best:
-                best = min(book) if book else None
-        self._best_ask = best
+            elif book.pop(price, None) is not None:
+                del prices[bisect_left(prices, price)]
 
     def set_level(self, is_bid: bool, price: int, size: int) -> None:
         """Set one level outside the sequence protocol (venues without sequence numbers, tests)."""
@@ -125,64 +154,73 @@ class OrderBook:
     def truncate(self, depth: int) -> None:
         """Keep only the best ``depth`` levels a side (Kraken: the book is defined at subscribed depth)."""
         if len(self.bids) > depth:
-            keep = heapq.nlargest(depth, self.bids)
-            self.bids = {p: self.bids[p] for p in keep}
+            for key in self._bid_keys[depth:]:
+                del self.bids[-key]
+            del self._bid_keys[depth:]
         if len(self.asks) > depth:
-            keep = heapq.nsmallest(depth, self.asks)
-            self.asks = {p: self.asks[p] for p in keep}
+            for price in self._ask_prices[depth:]:
+                del self.asks[price]
+            del self._ask_prices[depth:]
 
     def invalidate(self, reason: str) -> None:
         self.state = BookState.INVALID
+        self.live = False
         self.invalid_reason = reason
 
     def clear(self) -> None:
         self.bids.clear()
         self.asks.clear()
-        self._best_bid = self._best_ask = None
+        self._bid_keys.clear()
+        self._ask_prices.clear()
         self.state = BookState.EMPTY
+        self.live = False
         self.seq = 0
 
     # --- reads ---------------------------------------------------------------------------------
     @property
     def best_bid(self) -> int | None:
-        return self._best_bid
+        keys = self._bid_keys
+        return -keys[0] if keys else None
 
     @property
     def best_ask(self) -> int | None:
-        return self._best_ask
+        prices = self._ask_prices
+        return prices[0] if prices else None
 
     def top(self, n: int) -> tuple[list[Level], list[Level]]:
         """Best ``n`` levels a side, best first."""
         bids = self.bids
         asks = self.asks
         return (
-            [(p, bids[p]) for p in heapq.nlargest(n, bids)],
-            [(p, asks[p]) for p in heapq.nsmallest(n, asks)],
+            [(-k, bids[-k]) for k in self._bid_keys[:n]],
+            [(p, asks[p]) for p in self._ask_prices[:n]],
         )
 
     def sorted_bids(self) -> list[Level]:
-        return sorted(self.bids.items(), reverse=True)
+        bids = self.bids
+        return [(-k, bids[-k]) for k in self._bid_keys]
 
     def sorted_asks(self) -> list[Level]:
-        return sorted(self.asks.items())
+        asks = self.asks
+        return [(p, asks[p]) for p in self._ask_prices]
 
     @property
     def is_crossed(self) -> bool:
-        b, a = self._best_bid, self._best_ask
+        b, a = self.best_bid, self.best_ask
         return b is not None and a is not None and b > a
 
     @property
     def is_locked(self) -> bool:
-        b, a = self._best_bid, self._best_ask
+        b, a = self.best_bid, self.best_ask
         return b is not None and a is not None and b == a
 
     def spread_ticks(self) -> int | None:
-        b, a = self._best_bid, self._best_ask
+        b, a = self.best_bid, self.best_ask
         return None if b is None or a is None else a - b
 
     def mid_ticks(self) -> float | None:
         """Mid in (possibly half) ticks."""
-        b, a = self._best_bid, self._best_ask
+        b, a = self.best_bid, self.best_ask
         return None if b is None or a is None else (a + b) / 2
 
     def mid(self) -> float | None:
@@ -196,7 +234,7 @@ class OrderBook:
 
     def microprice_ticks(self) -> float | None:
         """Size-weighted mid: leans towards the side with less size (the side more likely to be taken)."""
-        b, a = self._best_bid, self._best_ask
+        b, a = self.best_bid, self.best_ask
         if b is None or a is None:
             return None
         qb, qa = self.bids[b], self.asks[a]
@@ -237,10 +275,13 @@ class OrderBook:
 
         The fill engine turns this into an average price; a partial fill means the depth ran out.
         """
-        levels = sorted(self.asks.items()) if buy else sorted(self.bids.items(), reverse=True)
+        side = self.asks if buy else self.bids
+        sign = 1 if buy else -1
         remaining = lots
         notional = 0
-        for price, size in levels:
+        for key in self._ask_prices if buy else self._bid_keys:
+            price = sign * key
+            size = side[price]
             take = size if size < remaining else remaining
             notional += take * price
             remaining -= take
