@@ -1,0 +1,221 @@
+"""The desk's Textual app and ``build_app``, the one factory the CLI and the tests use.
+
+Data path (references/textual-live-data.md): the feed runs as a worker in the app's event loop and its sink
+applies each batch straight to the ``Engine`` (no Textual message per update). One app-level interval at
+``ui.refresh_hz`` pulls an immutable ``MarketView`` of the shown symbol and hands it to each widget, which
+compares sequence numbers and repaints only when its content changed. After the first frame the start-up
+objects are moved out of the garbage collector's reach (``gc.freeze``), which removes the worst GC stalls.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+from typing import ClassVar
+
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from desk.config import Settings
+from desk.domain.events import Event
+from desk.engine import Engine, MarketView
+from desk.errors import UserError
+from desk.feeds.base import Feed
+from desk.ui.messages import SymbolSwitched
+from desk.ui.model import RateMeter, StatusInfo
+from desk.ui.screens.help import HelpScreen, binding_rows
+from desk.ui.themes import DESK_THEMES, stylesheet_path
+from desk.ui.widgets.chart import PriceChart
+from desk.ui.widgets.ladder import Ladder
+from desk.ui.widgets.status import StatusBar
+from desk.ui.widgets.tape import Tape
+
+Clock = Callable[[], float]
+"""Seconds since the epoch; injected so tests and screenshots get a fixed clock."""
+
+MAX_REFRESH_HZ = 60.0  # Textual's own frame cap
+
+
+class DeskApp(App[None]):
+    TITLE = "desk"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "next_symbol", "Next symbol"),
+        Binding("tab", "next_symbol", "Next symbol", show=False, priority=True),
+        Binding("shift+tab", "previous_symbol", "Previous symbol", show=False, priority=True),
+        *[Binding(str(n), f"select_symbol({n - 1})", "Symbol 1-9", show=False) for n in range(1, 10)],
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, settings: Settings, *, feed: Feed, engine: Engine, clock: Clock, freeze_gc: bool) -> None:
+        super().__init__(css_path=stylesheet_path())
+        ui = settings.ui
+        if not 0 < ui.refresh_hz <= MAX_REFRESH_HZ:
+            raise UserError(f"ui.refresh_hz {ui.refresh_hz} is out of range; expected 0 < hz <= {MAX_REFRESH_HZ:g}")
+        if ui.depth_levels < 1:
+            raise UserError(f"ui.depth_levels {ui.depth_levels} must be at least 1")
+        for theme in DESK_THEMES:
+            self.register_theme(theme)
+        if ui.theme not in self.available_themes:
+            names = ", ".join(sorted(self.available_themes))
+            raise UserError(f"ui.theme {ui.theme!r} is not a known theme; expected one of {names}")
+        self.theme = ui.theme
+        self.settings = settings
+        self.feed = feed
+        self.engine = engine
+        self.clock = clock
+        self.symbols = [s for s in dict.fromkeys(settings.market.symbols) if s in engine.books] or list(engine.books)
+        if not self.symbols:
+            raise UserError("no symbols to show; expected market.symbols to name the feed's instruments")
+        self.symbol_index = 0
+        self.meter = RateMeter(clock)
+        self.feed_error = ""
+        self.ticks = 0
+        self._freeze_gc = freeze_gc
+        self._gc_frozen = False
+
+    # --- layout ------------------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        with Horizontal(id="main"):
+            yield Ladder(self.settings.ui.depth_levels, id="ladder")
+            yield Tape(id="tape")
+            # The right-hand column is where later panels (strategies, orders/positions, risk) stack.
+            with Vertical(id="panels"):
+                yield PriceChart(id="chart")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.run_worker(self._run_feed(), name="feed", group="feed", exit_on_error=False)
+        self.set_interval(1.0 / self.settings.ui.refresh_hz, self.update_view, name="ui-tick")
+        self.update_view()
+        if self._freeze_gc:
+            self.call_after_refresh(self._freeze)
+
+    def on_unmount(self) -> None:
+        self.feed.stop()
+        if self._gc_frozen:
+            gc.unfreeze()
+            self._gc_frozen = False
+
+    def _freeze(self) -> None:
+        gc.collect()
+        gc.freeze()
+        self._gc_frozen = True
+
+    # --- data path ---------------------------------------------------------------------------------------
+    def _sink(self, batch: Sequence[Event]) -> None:
+        """Called by the feed with each batch, in the event loop: apply straight to the engine, count, done."""
+        self.engine.on_events(batch)
+        self.meter.add(len(batch))
+
+    async def _run_feed(self) -> None:
+        try:
+            await self.feed.run(self._sink)
+        except Exception as exc:  # a feed that dies must not take the screen with it: show it instead
+            self.feed_error = f"{type(exc).__name__}: {exc}"
+            self.notify(f"feed stopped: {self.feed_error}", severity="error", timeout=30)
+
+    @property
+    def symbol(self) -> str:
+        return self.symbols[self.symbol_index]
+
+    def update_view(self) -> None:
+        """The UI tick: one snapshot of the shown symbol, handed to each widget."""
+        self.ticks += 1
+        ladder = self.query_one(Ladder)
+        tape = self.query_one(Tape)
+        view = self.engine.view(self.symbol, depth=ladder.depth, trades=tape.rows)
+        ladder.show(view)
+        tape.show(view)
+        self.query_one(PriceChart).show(view)
+        self.query_one(StatusBar).show(self._status(view))
+
+    def _status(self, view: MarketView) -> StatusInfo:
+        feed_state = view.feed.state.value if view.feed is not None else "-"
+        if self.feed_error:
+            feed_state = "down"
+        return StatusInfo(
+            venue=view.venue,
+            symbol=view.symbol,
+            symbol_index=self.symbol_index,
+            symbol_count=len(self.symbols),
+            feed_state=feed_state,
+            rate=self.meter.sample(),
+            age_s=self.meter.age(),
+            book_state=view.state.value,
+            book_seq=view.book_seq,
+            wall_time=self.clock(),
+        )
+
+    # --- actions -----------------------------------------------------------------------------------------
+    def switch_symbol(self, symbol: str) -> None:
+        if symbol not in self.symbols:
+            self.bell()
+            return
+        previous = self.symbol
+        if symbol == previous:
+            return
+        self.symbol_index = self.symbols.index(symbol)
+        self.post_message(SymbolSwitched(symbol, previous))
+        self.update_view()
+
+    def action_next_symbol(self) -> None:
+        self.switch_symbol(self.symbols[(self.symbol_index + 1) % len(self.symbols)])
+
+    def action_previous_symbol(self) -> None:
+        self.switch_symbol(self.symbols[(self.symbol_index - 1) % len(self.symbols)])
+
+    def action_select_symbol(self, index: int) -> None:
+        if 0 <= index < len(self.symbols):
+            self.switch_symbol(self.symbols[index])
+        else:
+            self.bell()
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        rows = binding_rows(self.BINDINGS, self.get_key_display)
+        rows.append((self.get_key_display(Binding(self.COMMAND_PALETTE_BINDING, "")), "Command palette"))
+        self.push_screen(HelpScreen(rows))
+
+    def set_theme(self, name: str) -> None:
+        self.theme = name
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for symbol in self.symbols:
+            yield SystemCommand(f"Symbol: {symbol}", f"Show {symbol} on the desk", partial(self.switch_symbol, symbol))
+        for theme in DESK_THEMES:
+            yield SystemCommand(
+                f"Theme: {theme.name}", f"Switch to the {theme.name} theme", partial(self.set_theme, theme.name)
+            )
+
+
+def build_app(
+    settings: Settings | None = None,
+    *,
+    feed: Feed | None = None,
+    engine: Engine | None = None,
+    clock: Clock | None = None,
+    freeze_gc: bool = True,
+) -> DeskApp:
+    """The desk app on ``feed`` (default: the simulated market from ``settings``) and ``engine``.
+
+    Tests inject a feed (never the network), a prepared engine and a fixed ``clock``; the CLI passes settings
+    only. ``freeze_gc`` moves start-up objects out of the collector after the first frame (off in tests that
+    build many apps in one process).
+    """
+    settings = settings if settings is not None else Settings()
+    if feed is None:
+        from desk.ui.sources import simulated_feed
+
+        feed = simulated_feed(settings)
+    if engine is None:
+        engine = Engine(feed.instruments, venue=feed.venue, tape_size=settings.ui.tape_size)
+    return DeskApp(settings, feed=feed, engine=engine, clock=clock or time.time, freeze_gc=freeze_gc)

@@ -1,0 +1,33 @@
+"""The depth ladder: asks above, bids below, the spread/mid row between them."""
+
+from __future__ import annotations
+
+from desk.engine import MarketView
+from desk.ui.model import GridFormat, ladder_lines
+from desk.ui.widgets.lines import LineWidget
+
+
+class Ladder(LineWidget):
+    """Redraws when the symbol's sequence number (or the widget's size) changes, never per feed update."""
+
+    def __init__(self, depth: int, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.depth = depth
+        self._key: tuple[str, int, int, int] | None = None
+        self._format: GridFormat | None = None
+
+    def shown_depth(self) -> int:
+        """Levels a side that fit: the configured depth, fewer if the widget is short."""
+        room = (self.size.height - 2) // 2
+        return max(1, min(self.depth, room)) if self.size.height else self.depth
+
+    def show(self, view: MarketView) -> None:
+        key = (view.symbol, view.seq, self.size.width, self.size.height)
+        if key == self._key:
+            return
+        if self._key is None or self._key[0] != view.symbol:
+            self.border_title = f"depth {view.symbol}"
+        self._key = key
+        if self._format is None or self._format.instrument is not view.instrument:
+            self._format = GridFormat(view.instrument)
+        self.set_lines(ladder_lines(view, self.shown_depth(), self.size.width, self._format))
