@@ -1,0 +1,1 @@
+"""Orders, the one fill engine, and the paper broker built on it."""

@@ -1,0 +1,129 @@
+"""Orders and their lifecycle state machine.
+
+An order only changes status through ``Order.transition``, which consults ``TRANSITIONS``: an invalid transition
+(filling a cancelled order, re-opening a filled one) raises instead of silently corrupting state. Prices are
+integer ticks, quantities integer lots of the order's instrument.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+
+from desk.domain.events import Side
+
+
+class OrderType(StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+
+
+class TimeInForce(StrEnum):
+    GTC = "gtc"  # rests until filled or cancelled
+    IOC = "ioc"  # takes what it can now, the rest expires
+
+
+class OrderStatus(StrEnum):
+    NEW = "new"
+    ACCEPTED = "accepted"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL
+
+    @property
+    def is_open(self) -> bool:
+        return self in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
+
+
+TERMINAL = frozenset({OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED})
+
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.NEW: frozenset({OrderStatus.ACCEPTED, OrderStatus.REJECTED}),
+    OrderStatus.ACCEPTED: frozenset(
+        {OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.EXPIRED}
+    ),
+    OrderStatus.PARTIALLY_FILLED: frozenset(
+        {OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.EXPIRED}
+    ),
+    OrderStatus.FILLED: frozenset(),
+    OrderStatus.CANCELLED: frozenset(),
+    OrderStatus.REJECTED: frozenset(),
+    OrderStatus.EXPIRED: frozenset(),
+}
+
+
+class InvalidTransition(Exception):
+    """An order was asked to move to a status its current status cannot reach."""
+
+
+@dataclass(slots=True)
+class Order:
+    client_id: str
+    symbol: str
+    side: Side
+    type: OrderType
+    quantity: int  # lots
+    price: int | None = None  # ticks; None for market orders
+    tif: TimeInForce = TimeInForce.GTC
+    post_only: bool = False
+    strategy: str = "manual"
+    status: OrderStatus = OrderStatus.NEW
+    filled: int = 0  # lots
+    filled_notional: int = 0  # sum of ticks * lots over fills: exact average price = filled_notional / filled
+    created_ns: int = 0
+    updated_ns: int = 0
+    reason: str = ""
+    queue_ahead: int = 0  # lots resting ahead of us at our price (paper broker's queue-position model)
+    fees: Decimal = field(default_factory=Decimal)
+
+    @property
+    def remaining(self) -> int:
+        return self.quantity - self.filled
+
+    @property
+    def avg_price_ticks(self) -> float | None:
+        return self.filled_notional / self.filled if self.filled else None
+
+    @property
+    def is_buy(self) -> bool:
+        return self.side is Side.BUY
+
+    def transition(self, status: OrderStatus, ts_ns: int, reason: str = "") -> None:
+        if status not in TRANSITIONS[self.status]:
+            raise InvalidTransition(f"order {self.client_id}: {self.status} -> {status} is not allowed")
+        self.status = status
+        self.updated_ns = ts_ns
+        if reason:
+            self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    fill_id: str
+    order_id: str
+    symbol: str
+    side: Side
+    price: int  # ticks
+    quantity: int  # lots
+    fee: Decimal  # quote currency, exact
+    liquidity: str  # "maker" | "taker"
+    ts_ns: int
+    strategy: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEvent:
+    """One status change of an order, as journaled and shown."""
+
+    order_id: str
+    status: OrderStatus
+    ts_ns: int
+    filled: int
+    reason: str = ""

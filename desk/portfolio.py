@@ -1,0 +1,157 @@
+"""Positions, P&L, equity and exposure.
+
+Exactness: quantities are integer lots; the cost basis of an open position is kept as an exact ``Fraction`` of
+tick*lot units, so average prices and realised P&L never accumulate rounding, however many partial fills
+build a position. Values are converted to ``Decimal`` (quote currency) only to show or store them. Marking to
+market uses the book mid (a float statistic), so unrealised P&L and equity are floats.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+from desk.domain.instruments import Instrument
+from desk.execution.orders import Fill
+
+MONEY = Decimal("0.00000001")
+
+
+def to_decimal(value: Fraction) -> Decimal:
+    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(MONEY)
+
+
+@dataclass(slots=True)
+class Position:
+    symbol: str
+    instrument: Instrument
+    quantity: int = 0  # signed lots: > 0 long, < 0 short
+    cost: Fraction = Fraction(0)  # signed tick*lot cost of the open quantity
+    realized: Fraction = Fraction(0)  # quote currency
+    fees: Decimal = Decimal(0)
+    fills: int = 0
+
+    @property
+    def avg_price_ticks(self) -> Fraction | None:
+        return self.cost / self.quantity if self.quantity else None
+
+    def avg_price(self) -> Decimal | None:
+        avg = self.avg_price_ticks
+        if avg is None:
+            return None
+        value = to_decimal(avg * Fraction(self.instrument.tick_size))
+        return value
+
+    def apply(self, fill: Fill) -> Fraction:
+        """Apply a fill; returns the realised P&L (quote currency) it produced."""
+        signed = fill.quantity if fill.side.value == "buy" else -fill.quantity
+        self.fees += fill.fee
+        self.fills += 1
+        realized = Fraction(0)
+        if self.quantity == 0 or (self.quantity > 0) == (signed > 0):
+            self.cost += fill.price * signed
+            self.quantity += signed
+            return realized
+        closing = min(abs(signed), abs(self.quantity))
+        avg = self.cost / self.quantity
+        # Long closed by a sell: (price - avg) per lot; short closed by a buy: (avg - price) per lot.
+        direction = 1 if self.quantity > 0 else -1
+        realized_ticks_lots = (fill.price - avg) * closing * direction
+        realized = realized_ticks_lots * Fraction(self.instrument.tick_size) * Fraction(self.instrument.lot_size)
+        self.realized += realized
+        self.cost -= avg * closing * direction
+        self.quantity += signed
+        remainder = abs(signed) - closing
+        if remainder:  # the fill flipped the position: the rest opens at the fill price
+            self.cost = Fraction(fill.price * (remainder if signed > 0 else -remainder))
+        if self.quantity == 0:
+            self.cost = Fraction(0)
+        return realized
+
+    def unrealized(self, mid: float | None) -> float:
+        if not self.quantity or mid is None:
+            return 0.0
+        inst = self.instrument
+        value = inst.size_float(self.quantity) * mid
+        cost = float(self.cost) * float(inst.tick_size) * float(inst.lot_size)
+        return value - cost
+
+    def notional(self, mid: float | None) -> float:
+        return 0.0 if mid is None else self.instrument.size_float(self.quantity) * mid
+
+
+class Portfolio:
+    """Positions per symbol (all strategies) and per (strategy, symbol); equity curve and drawdown."""
+
+    def __init__(self, instruments: dict[str, Instrument], account_value: Decimal, curve_size: int = 3600) -> None:
+        self.instruments = instruments
+        self.starting_value = account_value
+        self.positions: dict[str, Position] = {}
+        self.by_strategy: dict[tuple[str, str], Position] = {}
+        self.equity_curve: deque[tuple[int, float]] = deque(maxlen=curve_size)
+        self.peak_equity = float(account_value)
+        self.max_drawdown = 0.0
+        self.version = 0  # bumped on every fill: the UI redraws tables only when it changes
+
+    def position(self, symbol: str, strategy: str | None = None) -> Position:
+        if strategy is None:
+            pos = self.positions.get(symbol)
+            if pos is None:
+                pos = self.positions[symbol] = Position(symbol, self.instruments[symbol])
+            return pos
+        key = (strategy, symbol)
+        pos = self.by_strategy.get(key)
+        if pos is None:
+            pos = self.by_strategy[key] = Position(symbol, self.instruments[symbol])
+        return pos
+
+    def apply_fill(self, fill: Fill) -> None:
+        if fill.symbol not in self.instruments:
+            return
+        self.position(fill.symbol).apply(fill)
+        self.position(fill.symbol, fill.strategy).apply(fill)
+        self.version += 1
+
+    # --- valuation ------------------------------------------------------------------------------
+    def realized(self) -> Decimal:
+        return sum((to_decimal(p.realized) for p in self.positions.values()), Decimal(0))
+
+    def fees(self) -> Decimal:
+        return sum((p.fees for p in self.positions.values()), Decimal(0))
+
+    def unrealized(self, mids: dict[str, float | None]) -> float:
+        return sum(p.unrealized(mids.get(s)) for s, p in self.positions.items())
+
+    def equity(self, mids: dict[str, float | None]) -> float:
+        return float(self.starting_value + self.realized() - self.fees()) + self.unrealized(mids)
+
+    def gross_exposure(self, mids: dict[str, float | None]) -> float:
+        return sum(abs(p.notional(mids.get(s))) for s, p in self.positions.items())
+
+    def net_exposure(self, mids: dict[str, float | None]) -> float:
+        return sum(p.notional(mids.get(s)) for s, p in self.positions.items())
+
+    def strategy_pnl(self, strategy: str, mids: dict[str, float | None]) -> float:
+        total = 0.0
+        for (name, symbol), pos in self.by_strategy.items():
+            if name == strategy:
+                total += float(to_decimal(pos.realized) - pos.fees) + pos.unrealized(mids.get(symbol))
+        return total
+
+    def sample(self, ts_ns: int, mids: dict[str, float | None]) -> float:
+        """Record a point of the equity curve and update the drawdown."""
+        equity = self.equity(mids)
+        self.equity_curve.append((ts_ns, equity))
+        if equity > self.peak_equity:
+            self.peak_equity = equity
+        drawdown = (self.peak_equity - equity) / self.peak_equity if self.peak_equity > 0 else 0.0
+        if drawdown > self.max_drawdown:
+            self.max_drawdown = drawdown
+        return equity
+
+    def drawdown(self, mids: dict[str, float | None]) -> float:
+        equity = self.equity(mids)
+        peak = max(self.peak_equity, equity)
+        return (peak - equity) / peak if peak > 0 else 0.0
