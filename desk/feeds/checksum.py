@@ -59,6 +59,12 @@ def book_checksum(
     top_asks = heapq.nsmallest(CHECKSUM_LEVELS, asks)
     top_bids = heapq.nlargest(CHECKSUM_LEVELS, bids)
     return kraken_checksum(
-        ((fixed_point(p * price_scale, price_decimals), fixed_point(asks[p] * qty_scale, qty_decimals)) for p in top_asks),
-        ((fixed_point(p * price_scale, price_decimals), fixed_point(bids[p] * qty_scale, qty_decimals)) for p in top_bids),
+        (
+            (fixed_point(p * price_scale, price_decimals), fixed_point(asks[p] * qty_scale, qty_decimals))
+            for p in top_asks
+        ),
+        (
+            (fixed_point(p * price_scale, price_decimals), fixed_point(bids[p] * qty_scale, qty_decimals))
+            for p in top_bids
+        ),
     )
