@@ -26,7 +26,7 @@ app = typer.Typer(
 )
 
 # Each module registers its commands on ``app``. Add new command modules here.
-COMMAND_MODULES: tuple[str, ...] = ("desk.commands.market", "desk.commands.config_cmd")
+COMMAND_MODULES: tuple[str, ...] = ("desk.commands.trading", "desk.commands.market", "desk.commands.config_cmd")
 
 _debug = False
 

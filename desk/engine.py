@@ -63,14 +63,23 @@ class Engine:
         self.level_updates = 0
         self.now_ns = 0
         self._listeners: list[EventListener] = []
+        self._batch_listeners: list[Callable[[], None]] = []
         self.gap_handler: Callable[[str, str], None] | None = None
 
     def add_listener(self, listener: EventListener) -> None:
+        """Called for every event, after the engine's own state (book, tape, bars) has absorbed it."""
         self._listeners.append(listener)
 
+    def add_batch_listener(self, listener: Callable[[], None]) -> None:
+        """Called once after each batch: for work that must not run per level (strategies' on_book, equity)."""
+        self._batch_listeners.append(listener)
+
     def on_events(self, batch: Sequence[Event] | Iterable[Event]) -> None:
+        on_event = self.on_event
         for event in batch:
-            self.on_event(event)
+            on_event(event)
+        for listener in self._batch_listeners:
+            listener()
 
     def on_event(self, event: Event) -> None:
         self.seq += 1

@@ -1,0 +1,1 @@
+"""Long-running modes of the desk: headless trading (the TUI lives in desk.ui)."""

@@ -1,0 +1,95 @@
+"""The strategy API: one class, the same callbacks and context in live, paper and backtest runs.
+
+A strategy never talks to the broker, the book or the clock directly: everything goes through its
+``StrategyContext``, which the runner implements for live/paper and the backtester for history. That is what
+makes a backtest of a strategy run the same code as its paper session.
+"""
+
+from __future__ import annotations
+
+from abc import ABC
+from decimal import Decimal
+from enum import StrEnum
+from typing import TYPE_CHECKING, ClassVar, Protocol
+
+from desk.strategies.params import Param, ParamValue
+
+if TYPE_CHECKING:
+    from desk.book.l2 import OrderBook
+    from desk.domain.events import Bar, Side, Trade
+    from desk.domain.instruments import Instrument
+    from desk.execution.orders import Fill, Order
+
+
+class StrategyState(StrEnum):
+    STOPPED = "stopped"
+    RUNNING = "running"
+    PAUSED = "paused"  # receives market data, places no orders
+    ERROR = "error"  # raised an exception: stopped, orders cancelled, reason shown and journaled
+
+
+class StrategyContext(Protocol):
+    """What a strategy may see and do."""
+
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def instrument(self) -> Instrument: ...
+    @property
+    def params(self) -> dict[str, ParamValue]: ...
+    @property
+    def now_ns(self) -> int: ...
+    @property
+    def book(self) -> OrderBook: ...
+
+    def position(self) -> int:
+        """This strategy's signed position in lots."""
+        ...
+
+    def avg_entry_ticks(self) -> float | None: ...
+    def account_value(self) -> Decimal: ...
+    def open_orders(self) -> list[Order]: ...
+
+    def market(self, side: Side, lots: int, tag: str = "") -> Order | None: ...
+    def limit(
+        self, side: Side, lots: int, price: int, *, post_only: bool = False, ioc: bool = False, tag: str = ""
+    ) -> Order | None: ...
+    def cancel(self, client_id: str) -> bool: ...
+    def cancel_all(self) -> int: ...
+    def replace(self, client_id: str, *, price: int | None = None, lots: int | None = None) -> Order | None: ...
+    def log(self, message: str) -> None: ...
+
+
+class Strategy(ABC):  # noqa: B024 (every callback is optional)
+    """Subclass, set ``name``/``doc``/``params``, override the callbacks you need."""
+
+    name: ClassVar[str] = ""
+    doc: ClassVar[str] = ""
+    params: ClassVar[tuple[Param, ...]] = ()
+    bar_seconds: ClassVar[int] = 60  # timeframe of on_bar; runs may override it
+    timer_seconds: ClassVar[float] = 0.0  # > 0: on_timer every that many seconds of event time
+
+    def __init__(self, ctx: StrategyContext) -> None:
+        self.ctx = ctx
+        self.p = ctx.params
+
+    def on_start(self) -> None:  # noqa: B027
+        """Called when the strategy starts (or resumes after a restart)."""
+
+    def on_stop(self) -> None:  # noqa: B027
+        """Called when stopped; the runner cancels this strategy's orders afterwards."""
+
+    def on_bar(self, bar: Bar) -> None:  # noqa: B027
+        """A bar of ``bar_seconds`` closed (built from trades)."""
+
+    def on_book(self, book: OrderBook) -> None:  # noqa: B027
+        """The book of our symbol changed. Called at most once per engine batch, not per level."""
+
+    def on_trade(self, trade: Trade) -> None:  # noqa: B027
+        """A public trade printed on our symbol."""
+
+    def on_fill(self, fill: Fill, order: Order) -> None:  # noqa: B027
+        """One of our orders (partially) filled."""
+
+    def on_timer(self, now_ns: int) -> None:  # noqa: B027
+        """Every ``timer_seconds`` of event time."""
