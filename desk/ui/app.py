@@ -181,7 +181,9 @@ class DeskApp(App[None]):
         if isinstance(self.screen, HelpScreen):
             return
         rows = binding_rows(self.BINDINGS, self.get_key_display)
-        rows.append((self.get_key_display(Binding(self.COMMAND_PALETTE_BINDING, "")), "Command palette"))
+        rows.append(
+            (self.get_key_display(Binding(self.COMMAND_PALETTE_BINDING, "")), "Command palette: symbols, themes")
+        )
         self.push_screen(HelpScreen(rows))
 
     def set_theme(self, name: str) -> None:
