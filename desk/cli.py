@@ -26,7 +26,12 @@ app = typer.Typer(
 )
 
 # Each module registers its commands on ``app``. Add new command modules here.
-COMMAND_MODULES: tuple[str, ...] = ("desk.commands.trading", "desk.commands.market", "desk.commands.config_cmd")
+COMMAND_MODULES: tuple[str, ...] = (
+    "desk.commands.trading",
+    "desk.commands.market",
+    "desk.commands.config_cmd",
+    "desk.commands.risk_var",
+)
 
 _debug = False
 
