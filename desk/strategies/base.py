@@ -67,11 +67,30 @@ class Strategy(ABC):  # noqa: B024 (every callback is optional)
     doc: ClassVar[str] = ""
     params: ClassVar[tuple[Param, ...]] = ()
     bar_seconds: ClassVar[int] = 60  # timeframe of on_bar; runs may override it
-    timer_seconds: ClassVar[float] = 0.0  # > 0: on_timer every that many seconds of event time
+    timer_seconds: float = 0.0  # > 0: on_timer every that many seconds of event time (instances may override)
 
     def __init__(self, ctx: StrategyContext) -> None:
         self.ctx = ctx
         self.p = ctx.params
+
+    # --- helpers shared by the built-ins ---------------------------------------------------------
+    def close_price(self, bar: Bar) -> float:
+        return self.ctx.instrument.price_float(bar.close)
+
+    def lots_for_notional(self, notional: float, price: float) -> int:
+        """Whole lots worth at most ``notional`` at ``price`` (never rounds up past a risk budget)."""
+        if price <= 0 or notional <= 0:
+            return 0
+        return self.ctx.instrument.round_size_to_lots(notional / price)
+
+    def move_to(self, target_lots: int, tag: str = "") -> Order | None:
+        """Market order for the difference between the current and the target position."""
+        from desk.domain.events import Side
+
+        diff = target_lots - self.ctx.position()
+        if diff == 0:
+            return None
+        return self.ctx.market(Side.BUY if diff > 0 else Side.SELL, abs(diff), tag)
 
     def on_start(self) -> None:  # noqa: B027
         """Called when the strategy starts (or resumes after a restart)."""

@@ -258,7 +258,7 @@ class StrategyRunner:
                 self._call(inst, inst.strategy.on_book, self.books[inst.symbol])
 
     def _timer(self, inst: StrategyInstance, ts_ns: int) -> None:
-        period = inst.cls.timer_seconds
+        period = inst.strategy.timer_seconds if inst.strategy is not None else 0.0
         if period <= 0 or inst.strategy is None or _failed(inst):
             return
         if inst.next_timer_ns == 0:
