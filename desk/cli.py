@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "desk.commands.market",
     "desk.commands.config_cmd",
     "desk.commands.risk_var",
+    "desk.commands.chan",
 )
 
 _debug = False
