@@ -228,9 +228,9 @@ class TradingDesk:
         mids = self.mids()
         return {
             "equity": round(self.portfolio.equity(mids), 8),
-            "realized_pnl": str(self.portfolio.realized()),
+            "realized_pnl": f"{self.portfolio.realized():f}",
             "unrealized_pnl": round(self.portfolio.unrealized(mids), 8),
-            "fees": str(self.portfolio.fees()),
+            "fees": f"{self.portfolio.fees():f}",
             "fills": self.fills_seen,
             "open_orders": len(self.broker.open_orders()),
             "max_drawdown": round(self.portfolio.max_drawdown, 6),

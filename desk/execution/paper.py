@@ -144,11 +144,13 @@ class PaperBroker:
         elif type(event) is Trade:
             instrument = self.books[event.symbol].instrument
             for order in list(open_orders.values()):
+                if not order.status.is_open:  # cancelled by a listener reacting to an earlier fill
+                    continue
                 fill = self.fill_engine.on_trade(order, instrument, event)
                 if fill is not None:
-                    self._apply_fill(order, fill)
-                    if not order.status.is_open:
+                    if order.remaining == fill.quantity:
                         open_orders.pop(order.client_id, None)
+                    self._apply_fill(order, fill)
 
     # --- internals ------------------------------------------------------------------------------
     def _apply_fill(self, order: Order, fill: Fill) -> None:
@@ -156,9 +158,10 @@ class PaperBroker:
         order.filled_notional += fill.price * fill.quantity
         order.fees += fill.fee
         status = OrderStatus.FILLED if order.remaining == 0 else OrderStatus.PARTIALLY_FILLED
+        # Status first: fill listeners (strategies) may cancel or replace this very order in response.
+        self._set(order, status, fill.ts_ns)
         for listener in self.fill_listeners:
             listener(order, fill)
-        self._set(order, status, fill.ts_ns)
 
     def _set(self, order: Order, status: OrderStatus, ts_ns: int, reason: str = "") -> None:
         order.transition(status, ts_ns, reason)

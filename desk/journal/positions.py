@@ -10,7 +10,7 @@ MONEY = Decimal("0.00000001")
 
 
 def _dec(value: Fraction) -> str:
-    return str((Decimal(value.numerator) / Decimal(value.denominator)).quantize(MONEY))
+    return f"{(Decimal(value.numerator) / Decimal(value.denominator)).quantize(MONEY):f}"
 
 
 def positions_from_fills(rows: list[dict[str, Any]], marks: dict[str, str] | None = None) -> list[dict[str, Any]]:
@@ -55,11 +55,11 @@ def positions_from_fills(rows: list[dict[str, Any]], marks: dict[str, str] | Non
         out.append(
             {
                 "symbol": symbol,
-                "quantity": str(Decimal(s["qty"].numerator) / Decimal(s["qty"].denominator)),
+                "quantity": f"{Decimal(s['qty'].numerator) / Decimal(s['qty'].denominator):f}",
                 "avg_price": None if avg is None else _dec(avg),
                 "realized_pnl": _dec(s["realized"]),
                 "unrealized_pnl": _dec(unrealized),
-                "fees": str(s["fees"]),
+                "fees": f"{s['fees']:f}",
                 "mark": mark,
             }
         )

@@ -1,6 +1,9 @@
 """Bollinger squeeze breakout: after the bands narrow, trade the close that breaks out of them.
 
-Bands: SMA(period) +/- k * population std (TA-Lib's BBANDS convention). Bandwidth = (upper - lower) / middle.
+Bands: SMA(period) +/- k * population std (TA-Lib's BBANDS convention) of the ``period`` closes *before* the
+current bar: a close is judged against bands it did not move (a band that includes the breakout bar can never be
+broken by it when period is small: one outlier in n closes sits at most (n-1)/sqrt(n) std from their mean).
+Bandwidth = (upper - lower) / middle.
 A squeeze is a bandwidth at or below ``squeeze_threshold``; within ``breakout_window`` bars after a squeeze, a
 close above the upper band (by ``breakout_pct``) goes long, below the lower band goes short (if allowed). The
 position is closed when the close crosses back over the middle band.
@@ -41,10 +44,11 @@ class BollingerSqueeze(Strategy):
         if self.closes.maxlen != period:
             self.closes = deque(self.closes, maxlen=period)
         price = self.close_price(bar)
-        self.closes.append(price)
         if len(self.closes) < period:
+            self.closes.append(price)
             return
         window = np.fromiter(self.closes, dtype=float)
+        self.closes.append(price)
         middle = float(window.mean())
         width = float(self.p["k"]) * float(window.std())
         upper, lower = middle + width, middle - width
@@ -55,12 +59,10 @@ class BollingerSqueeze(Strategy):
                 self.move_to(0, "back to the middle band")
             return
         if self.bandwidth is not None and self.bandwidth <= float(self.p["squeeze_threshold"]):
-            self.bars_since_squeeze = 0
-            return
-        if self.bars_since_squeeze is None:
-            return
-        self.bars_since_squeeze += 1
-        if self.bars_since_squeeze > int(self.p["breakout_window"]):
+            self.bars_since_squeeze = 0  # the bands this bar is judged against are squeezed
+        elif self.bars_since_squeeze is not None:
+            self.bars_since_squeeze += 1
+        if self.bars_since_squeeze is None or self.bars_since_squeeze > int(self.p["breakout_window"]):
             self.bars_since_squeeze = None
             return
         margin = float(self.p["breakout_pct"])

@@ -113,7 +113,7 @@ def test_queue_position_model() -> None:
     # An 800-lot sell: 500 ahead, then 300 fill us (maker).
     broker.on_event(Trade("BTC-USD", "sim", 6, 5_999_900, 800, Side.SELL, "x2"))
     assert o.filled == 300 and o.status is OrderStatus.PARTIALLY_FILLED
-    assert log[-2][0] == "fill" and log[-2][3] == "maker"
+    assert log[-1][0] == "fill" and log[-1][3] == "maker"
     # A buy-side trade at our price does not touch a resting bid.
     broker.on_event(Trade("BTC-USD", "sim", 7, 5_999_900, 800, Side.BUY, "x3"))
     assert o.filled == 300
@@ -122,7 +122,7 @@ def test_queue_position_model() -> None:
     assert o.filled == 1000 and o.status is OrderStatus.FILLED
     assert broker.open_orders() == []
     # Maker fee 1 bp: 59999.00 * 0.7 * 0.0001 = 4.19993
-    assert log[-2][4] == Decimal("4.19993000")
+    assert log[-1][4] == Decimal("4.19993000")
 
 
 def test_cancel_and_replace() -> None:
