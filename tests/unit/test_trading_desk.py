@@ -121,7 +121,7 @@ def test_manual_orders_validate_on_the_grid(tmp_path: Path) -> None:
 
     from desk.errors import UserError
 
-    with pytest.raises(UserError, match="not a multiple of lot size 0.0001"):
+    with pytest.raises(UserError, match=r"not a multiple of lot size 0\.0001"):
         desk.manual_order("ETH-USD", Side.BUY, "0.00005")
     with pytest.raises(UserError, match="unknown symbol 'XRP-USD'"):
         desk.manual_order("XRP-USD", Side.BUY, "1")
