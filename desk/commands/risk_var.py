@@ -44,6 +44,7 @@ class VarRequest:
     window: int | None = None
     covariance: str = "sample"
     dof: float | None = None
+    bars: int = SIM_BARS
 
 
 def register(app: typer.Typer) -> None:
@@ -79,6 +80,9 @@ def register(app: typer.Typer) -> None:
         dof: Annotated[
             float | None, typer.Option("--dof", help="Monte Carlo with Student-t returns of this many dof (> 2).")
         ] = None,
+        bars: Annotated[
+            int, typer.Option("--bars", help="Without --returns: one-minute bars of simulated history.")
+        ] = SIM_BARS,
         json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
     ) -> None:
         """VaR and expected shortfall (losses, quote currency) with per-position contributions."""
@@ -94,6 +98,7 @@ def register(app: typer.Typer) -> None:
             window,
             covariance,
             dof,
+            bars,
         )
         report = build_report(request)
         if json_out:
@@ -208,11 +213,13 @@ def build_report(req: VarRequest) -> dict[str, Any]:
                 f"unknown symbol {unknown[0]}; the simulated market has {', '.join(sim_symbols)} "
                 "(pass --returns FILE for others)"
             )
-        history = SimulatedMarket(seed=req.seed).fair_price_path(SIM_BARS, SIM_BAR_SECONDS)
+        if req.bars < 10:
+            raise UserError(f"--bars {req.bars} is too few; expected at least 10")
+        history = SimulatedMarket(seed=req.seed).fair_price_path(req.bars, SIM_BAR_SECONDS)
         all_returns = simple_returns(history)
         returns = all_returns[:, [sim_symbols.index(s) for s in symbols]]
         period_seconds = SIM_BAR_SECONDS
-        source = f"simulated market, seed {req.seed}: {SIM_BARS} bars of {SIM_BAR_SECONDS:g} s"
+        source = f"simulated market, seed {req.seed}: {req.bars} bars of {SIM_BAR_SECONDS:g} s"
 
     # Prices: --prices, else the simulated market's mid.
     given = dict(parse_assignments(req.prices, "prices")) if req.prices else {}

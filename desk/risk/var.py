@@ -160,7 +160,7 @@ def historical_tail_rank(n: int, confidence: float) -> int:
 def _historical(w: np.ndarray, r: np.ndarray, c: float, h: float, labels: tuple[str, ...]) -> VarResult:
     n = r.shape[0]
     if n * (1.0 - c) < 1.0 - 1e-9:
-        need = math.ceil(1.0 / (1.0 - c) - 1e-9)
+        need = math.ceil((1.0 - 1e-9) / (1.0 - c))
         raise VarInputError(f"historical VaR at {c:g} needs at least {need} returns for one tail scenario, got {n}")
     per_asset = -(r * w)  # loss of each position in each scenario
     loss = per_asset.sum(axis=1)
