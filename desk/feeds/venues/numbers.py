@@ -5,6 +5,9 @@ carries many levels. Venues send fixed-point text (``"0.35130000"``), so the dig
 exact integer ``value * 10**D``; one ``int()`` and one ``divmod`` by a per-``D`` constant give the grid count.
 Anything else (exponents, ``Decimal`` objects, odd forms) falls back to the exact ``Decimal`` path, so the fast
 path never changes a result, only its cost.
+
+Each parser also remembers recent texts (bounded, cleared when full): prices near the touch and the removal
+size ``"0.00000000"`` repeat constantly on a live stream, and a dict hit costs a tenth of a parse.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from desk.domain.instruments import OffGridError, to_decimal
 class GridParser:
     """Parses one instrument's prices (or sizes) onto its grid of ``step``."""
 
-    __slots__ = ("_by_decimals", "_step", "_what")
+    __slots__ = ("_by_decimals", "_cache", "_step", "_what")
+
+    CACHE_LIMIT = 8192
 
     def __init__(self, step: Decimal, what: str = "price") -> None:
         if step <= 0:
@@ -27,6 +32,7 @@ class GridParser:
         self._step = step
         self._what = what
         self._by_decimals: dict[int, tuple[int, int]] = {}
+        self._cache: dict[str, int] = {}
 
     def _scale(self, decimals: int) -> tuple[int, int]:
         # ticks = digits / (step * 10**decimals) = digits * q / p with p/q the reduced fraction.
@@ -36,6 +42,9 @@ class GridParser:
         return scale
 
     def __call__(self, text: str) -> int:
+        hit = self._cache.get(text)
+        if hit is not None:
+            return hit
         dot = text.find(".")
         try:
             if dot < 0:
@@ -52,6 +61,10 @@ class GridParser:
         count, rem = divmod(digits * scale[0], scale[1])
         if rem:
             raise OffGridError(f"{self._what} {text} is not a multiple of {self._step}")
+        cache = self._cache
+        if len(cache) >= self.CACHE_LIMIT:
+            cache.clear()
+        cache[text] = count
         return count
 
     def exact(self, value: str | Decimal | int) -> int:

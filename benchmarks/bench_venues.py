@@ -1,0 +1,166 @@
+"""Binance depthUpdate throughput: decode + normalise + book apply, against decoding alone.
+
+Messages come from the recorded Binance session when ../shared/exchange-recordings is present (the real
+level counts and number formats), else synthetic ones of the same shape. Each figure is the best of several
+runs over the same frames, all measured in this process:
+- json.loads alone, msgspec.json.decode alone (the decoders),
+- the full adapter path (BinanceAdapter.on_message: msgspec decode, string -> integer ticks/lots, sequence
+  check, BookDelta, apply to the adapter's OrderBook with the crossed check), with the same path on json.loads
+  for comparison.
+Sizes are made unique per cycle (a cycled recording would otherwise let the parsers' small text cache hit on
+every size); prices and the removal size "0.00000000" repeat, as they do on a live stream.
+Target (issue 5): the full pipeline at least half the rate of decoding alone.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from desk.domain.events import BookSnapshot
+from desk.domain.instruments import Instrument
+from desk.feeds.health import FeedHealth
+from desk.feeds.venues import binance as binance_module
+from desk.feeds.venues.base import VenueInstrument
+from desk.feeds.venues.binance import BinanceAdapter
+
+RECORDING = Path(__file__).resolve().parents[1] / "../shared/exchange-recordings/binance_spot_depth_2021-10-12.jsonl"
+TARGET = 200_000
+
+
+class _Link:
+    def __init__(self) -> None:
+        self.health = FeedHealth("binance", ["NKN-USDT"])
+        self.n = 0
+
+    def emit(self, event: Any) -> None:
+        self.n += 1
+
+    def send(self, payload: Any) -> None: ...
+    def spawn(self, coro: Any) -> None:
+        coro.close()
+
+    def set_state(self, *a: Any) -> None: ...
+    def resync(self, *a: Any) -> None:
+        raise AssertionError("the benchmark stream must not gap")
+
+    def reconnect(self, reason: str) -> None: ...
+
+
+def _fresh(size: str, cycle: int) -> str:
+    """``"6195.00000000"`` -> ``"6195007.00000000"`` in cycle 7; zero stays zero."""
+    whole, frac = size.split(".")
+    return size if float(size) == 0 else f"{whole}{cycle:03d}.{frac}"
+
+
+def _frames() -> tuple[list[bytes], str, int]:
+    """A contiguous NKNUSDT-shaped stream of combined depthUpdate frames (renumbered to stay contiguous)."""
+    templates: list[dict[str, Any]] = []
+    source = "synthetic"
+    if RECORDING.exists():
+        for line in RECORDING.read_text().splitlines():
+            row = json.loads(line)
+            if row["kind"] == "ws_depth@100ms" and row["msg"]["data"]["s"] == "NKNUSDT":
+                templates.append(row["msg"]["data"])
+        source = f"recording ({len(templates)} NKNUSDT frames, cycled)"
+    if not templates:
+        for i in range(100):
+            px = f"0.35{i % 50:02d}0000"
+            asks = [[f"0.36{i % 50:02d}0000", "12.00000000"], [f"0.37{i % 50:02d}0000", "0.00000000"]]
+            templates.append(
+                {"e": "depthUpdate", "E": 1, "s": "NKNUSDT", "b": [[px, f"{100 + i}.00000000"]], "a": asks}
+            )
+    frames = []
+    u = 1000
+    for i in range(TARGET):
+        data = dict(templates[i % len(templates)])
+        data["U"], data["u"] = u + 1, u + 2
+        k = i // len(templates)  # each cycle gets fresh size strings (no cache can remember them); prices repeat
+        for side in ("b", "a"):
+            data[side] = [[p, _fresh(q, k)] for p, q in data[side]]
+        u += 2
+        frames.append(json.dumps({"stream": "nknusdt@depth@100ms", "data": data}).encode())
+    return frames, source, len(templates)
+
+
+def _adapter() -> tuple[BinanceAdapter, _Link]:
+    inst = Instrument("NKN-USDT", Decimal("0.0001"), Decimal("1"), venue_symbol="NKNUSDT")
+    adapter = BinanceAdapter({"NKN-USDT": VenueInstrument(inst, 4, 0)}, ws_url="ws://x", rest_url="http://x")
+    adapter.sync["NKN-USDT"].live = True
+    return adapter, _Link()
+
+
+def _reset(adapter: BinanceAdapter, seq: int) -> None:
+    """Start a cycle of the recorded frames from a near-empty book: the levels a cycle touches are then a
+    subset of the real (uncrossed) book, so replaying the cycle again never crosses."""
+    book = adapter.books["NKN-USDT"].book
+    book.apply_snapshot(BookSnapshot("NKN-USDT", "binance", seq, 0, ((1000, 5),), ((9000, 5),)))
+
+
+def _rate(fn: Callable[[], None], n: int, repeat: int = 5) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return n / best
+
+
+def main() -> None:
+    frames, source, cycle = _frames()
+    chunks = [(1000 + 2 * i, frames[i : i + cycle]) for i in range(0, len(frames), cycle)]
+    n = len(frames)
+    print(f"bench_venues: {n} Binance depthUpdate frames from {source}")
+
+    def decode_json() -> None:
+        loads = json.loads
+        for f in frames:
+            loads(f)
+
+    decoder = msgspec.json.Decoder()
+
+    def decode_msgspec() -> None:
+        dec = decoder.decode
+        for f in frames:
+            dec(f)
+
+    def pipeline(decode: Callable[[bytes], Any]) -> Callable[[], None]:
+        def run() -> None:
+            adapter, link = _adapter()
+            saved = binance_module.decode
+            binance_module.decode = decode  # type: ignore[assignment]
+            try:
+                on_message = adapter.on_message
+                for seq, chunk in chunks:
+                    _reset(adapter, seq)
+                    for f in chunk:
+                        on_message(f, 1, link)
+            finally:
+                binance_module.decode = saved
+            assert link.n == n, "every frame must produce one BookDelta"
+
+        return run
+
+    r_json = _rate(decode_json, n)
+    r_msgspec = _rate(decode_msgspec, n)
+    r_pipe = _rate(pipeline(decoder.decode), n)
+    r_pipe_json = _rate(pipeline(json.loads), n)
+    print(f"  json.loads alone               {r_json / 1e3:8.0f} k msg/s")
+    print(f"  msgspec.json.decode alone      {r_msgspec / 1e3:8.0f} k msg/s")
+    print(f"  full pipeline (msgspec)        {r_pipe / 1e3:8.0f} k msg/s   = {r_pipe / r_msgspec:.2f} x msgspec decode,"
+          f" {r_pipe / r_json:.2f} x json.loads decode")  # fmt: skip
+    pj = r_pipe_json
+    print(f"  full pipeline (json.loads)     {pj / 1e3:8.0f} k msg/s   = {pj / r_json:.2f} x json.loads")
+    print(f"  per message: pipeline {1e6 / r_pipe:.2f} us, of which decode {1e6 / r_msgspec:.2f} us")
+    verdict = "met" if r_pipe >= 0.5 * r_msgspec else "NOT met"
+    print(f"  target pipeline >= 0.5 x decode-alone (msgspec): {verdict}")
+
+
+if __name__ == "__main__":
+    main()
