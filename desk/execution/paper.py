@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from desk.book.l2 import OrderBook
-from desk.domain.events import BookDelta, Event, Trade
+from desk.domain.events import BookDelta, Event, Side, Trade
 from desk.domain.instruments import Instrument
 from desk.execution.fills import FillEngine, expires_unfilled
 from desk.execution.orders import Fill, Order, OrderEvent, OrderStatus, OrderType
@@ -137,10 +137,10 @@ class PaperBroker:
             return
         if type(event) is BookDelta:
             for order in open_orders.values():
-                levels = event.bids if order.is_buy else event.asks
-                for price, size in levels:
-                    if price == order.price:
-                        self.fill_engine.on_level(order, size)
+                target = order.price
+                for price, size in event.bids if order.side is Side.BUY else event.asks:
+                    if price == target and size < order.queue_ahead:
+                        order.queue_ahead = size  # FillEngine.on_level, inlined: this runs per delta
         elif type(event) is Trade:
             instrument = self.books[event.symbol].instrument
             for order in list(open_orders.values()):

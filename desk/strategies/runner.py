@@ -149,6 +149,7 @@ class StrategyRunner:
         self.clock = clock
         self.account_value = account_value
         self.instances: dict[str, StrategyInstance] = {}
+        self._by_symbol: dict[str, list[StrategyInstance]] = {}  # hot path: events reach only their symbol's
         self.state_listeners: list[StateListener] = []
         self.version = 0  # bumped on any state change: the UI redraws the panel only then
 
@@ -165,7 +166,11 @@ class StrategyRunner:
             raise UserError(f"strategy {key} is already {self.instances[key].state}")
         inst = StrategyInstance(key, cls.name or name, symbol, resolved, cls)
         inst.bars = BarBuilder(symbol, bar_seconds or cls.bar_seconds)
+        old = self.instances.get(key)
+        if old is not None:
+            self._by_symbol[symbol].remove(old)
         self.instances[key] = inst
+        self._by_symbol.setdefault(symbol, []).append(inst)
         self.version += 1
         return inst
 
@@ -233,13 +238,13 @@ class StrategyRunner:
 
     # --- event routing ----------------------------------------------------------------------------
     def on_event(self, event: Event) -> None:
-        symbol = event.symbol
-        for inst in self.instances.values():
-            if inst.symbol != symbol or inst.strategy is None:
+        instances = self._by_symbol.get(event.symbol)
+        if not instances:
+            return
+        kind = type(event)
+        for inst in instances:
+            if inst.strategy is None or inst.state not in _ACTIVE:
                 continue
-            if inst.state not in (StrategyState.RUNNING, StrategyState.PAUSED):
-                continue
-            kind = type(event)
             if kind is BookDelta or kind is BookSnapshot:
                 inst.book_dirty = True
             elif kind is Trade:
@@ -249,7 +254,8 @@ class StrategyRunner:
                     closed = inst.bars.on_trade(event)
                     if closed is not None and not _failed(inst):
                         self._call(inst, inst.strategy.on_bar, closed)
-            self._timer(inst, self.clock())
+            if inst.strategy.timer_seconds > 0:
+                self._timer(inst, self.clock())
 
     def on_batch_end(self) -> None:
         for inst in self.instances.values():
@@ -271,6 +277,9 @@ class StrategyRunner:
         inst = self.instances.get(fill.strategy)
         if inst is not None and inst.strategy is not None and not _failed(inst):
             self._call(inst, inst.strategy.on_fill, fill, order)
+
+
+_ACTIVE = frozenset({StrategyState.RUNNING, StrategyState.PAUSED})
 
 
 def _failed(inst: StrategyInstance) -> bool:
