@@ -174,6 +174,37 @@ class JournalSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RiskSettings:
+    """Pre-trade limits, circuit-breaker triggers and alerts (docs/risk.md)."""
+
+    max_position_qty: tuple[str, ...] = setting(
+        ("BTC-USD=1", "ETH-USD=20", "SOL-USD=400"), pattern=r"[A-Z0-9]+-[A-Z0-9]+=[0-9.]+", shape="SYMBOL=QTY"
+    )
+    max_position_notional: float = setting(20_000.0, gt=0)
+    max_gross_exposure: float = setting(50_000.0, gt=0)
+    max_concentration: float = setting(1.0, gt=0)
+    max_order_qty: tuple[str, ...] = setting(
+        ("BTC-USD=0.5", "ETH-USD=10", "SOL-USD=200"), pattern=r"[A-Z0-9]+-[A-Z0-9]+=[0-9.]+", shape="SYMBOL=QTY"
+    )
+    max_order_notional: float = setting(10_000.0, gt=0)
+    daily_loss_limit: float = setting(500.0, gt=0)
+    max_drawdown: float = setting(0.10, gt=0, le=1)
+    reduce_only_at: float = setting(0.8, gt=0, le=1)
+    max_orders_per_minute: int = setting(300, ge=1)
+    max_consecutive_losses: int = setting(6, ge=1)
+    max_strategy_errors: int = setting(3, ge=1)
+    stale_after_s: float = setting(5.0, gt=0)
+    var_limit: float = setting(2_000.0, gt=0)
+    var_confidence: float = setting(0.99, gt=0, le=0.9999)
+    var_horizon: str = setting("1d", pattern=r"[0-9]+(\.[0-9]+)?[smhdw]?", shape="a horizon like 1d, 4h, 30m")
+    var_method: str = setting("parametric", choices=("parametric", "historical", "mc"))
+    var_interval_s: float = setting(5.0, gt=0)
+    var_paths: int = setting(100_000, ge=1000)
+    alert_bell: bool = setting(False)
+    alert_command: str = setting("")
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     market: MarketSettings = field(default_factory=MarketSettings)
     sim: SimSettings = field(default_factory=SimSettings)
@@ -181,6 +212,7 @@ class Settings:
     venues: VenuesSettings = field(default_factory=VenuesSettings)
     trading: TradingSettings = field(default_factory=TradingSettings)
     journal: JournalSettings = field(default_factory=JournalSettings)
+    risk: RiskSettings = field(default_factory=RiskSettings)
 
 
 # --- schema: the dataclasses seen as flat dotted keys ---------------------------------------------------------
