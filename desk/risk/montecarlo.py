@@ -55,12 +55,13 @@ class McEstimate:
 class _Batch:
     """One batch's scenarios and its sorted loss tail.
 
-    Scenario ``j`` has horizon returns ``s_j * (mu_x + sign_j * xb[j mod rows])``: ``xb`` holds the correlated
-    draws ``A Z``, ``sign_j`` is -1 for the antithetic half, ``s_j`` the Student-t mixing factor (1 for normal).
-    Keeping ``xb`` instead of the full scenario matrix halves the memory and the work of an antithetic batch.
+    Scenario ``j`` has horizon returns ``s_j * (mu_x + sign_j * xbt[:, j mod rows])``: ``xbt`` holds the
+    correlated draws ``A Z`` (one row per asset), ``sign_j`` is -1 for the antithetic half, ``s_j`` the Student-t
+    mixing factor (1 for normal). Keeping ``xbt`` instead of the full scenario matrix halves the memory and the
+    work of an antithetic batch.
     """
 
-    xb: np.ndarray  # (rows, N) float32
+    xbt: np.ndarray  # (N, rows) float32
     s: np.ndarray | None  # (rows,) float32 Student-t factors, or None
     loss: np.ndarray  # (n,) float32 losses in scenario order
     weights: np.ndarray  # (n,) float64 likelihood ratios in scenario order
@@ -76,7 +77,7 @@ class _Batch:
         """Weight and weight * loss of the ``count`` largest losses."""
         if count <= 0:
             return 0.0, 0.0
-        return float(self.cumw[count - 1]), float(self.wsorted[:count] @ self.losses[:count])
+        return float(self.cumw[count - 1]), _dot(self.wsorted[:count], self.losses[:count])
 
 
 def default_workers() -> int:
@@ -109,7 +110,7 @@ def tail_from_sorted(
         return None
     var = float(losses[k])
     mass_above = mass0 + (float(cumw[k - 1]) if k else 0.0)
-    wl_above = wl0 + float(weights[:k] @ losses[:k])
+    wl_above = wl0 + _dot(weights[:k], losses[:k])
     es = (wl_above + (target - mass_above) * var) / target
     return k, var, es, mass_above
 
@@ -144,7 +145,7 @@ def simulate(
     children = np.random.SeedSequence(seed).spawn(len(sizes))
     tail_frac = 1.0 - confidence
     params = _BatchParams(
-        a_t=a_mat.T.astype(np.float32),
+        a=a_mat.astype(np.float32),
         mu_x=mu_x.astype(np.float32),
         direction=direction.astype(np.float32),
         theta=theta,
@@ -190,7 +191,7 @@ def simulate(
 
 @dataclass(frozen=True, slots=True)
 class _BatchParams:
-    a_t: np.ndarray
+    a: np.ndarray  # factor of the horizon covariance (lower triangular for Cholesky)
     mu_x: np.ndarray
     direction: np.ndarray
     theta: float
@@ -207,10 +208,10 @@ def _run_batch(rng: np.random.Generator, n: int, p: _BatchParams) -> _Batch:
         raise VarCancelled("Monte Carlo VaR cancelled")
     n_assets = len(p.w)
     rows = n // 2 if p.antithetic else n
-    z = standard_normals(rng, rows * n_assets).reshape(rows, n_assets)
-    xb = z @ p.a_t  # the correlated draws: joint horizon returns before the shift and the t mixing
+    zt = standard_normals(rng, rows * n_assets).reshape(n_assets, rows)
+    xbt = _combine(p.a, zt)  # the correlated draws: joint horizon returns before the shift and the t mixing
     # Valuation of the linear portfolio: loss = -w . s (mu_x + sign xb) = s (shift_loss - sign (w . xb)).
-    base = xb @ p.w
+    base = _weighted_rows(p.w, xbt)
     s: np.ndarray | None = None
     if p.dof is not None:
         # Multivariate Student-t with the same covariance: X = sqrt((dof - 2) / V) * A Y, V ~ chi2(dof).
@@ -226,7 +227,7 @@ def _run_batch(rng: np.random.Generator, n: int, p: _BatchParams) -> _Batch:
         if p.antithetic:
             loss[rows:] *= s
     if p.theta:
-        proj = (z @ p.direction).astype(np.float64) * p.theta
+        proj = _weighted_rows(p.direction, zt).astype(np.float64) * p.theta
         log_w = np.concatenate((-proj, proj)) if p.antithetic else -proj
         log_w -= 0.5 * p.theta * p.theta
         weights = np.exp(log_w)
@@ -241,7 +242,58 @@ def _run_batch(rng: np.random.Generator, n: int, p: _BatchParams) -> _Batch:
         var = es = float(losses[-1])
     else:
         _, var, es, _ = found
-    return _Batch(xb, s, loss, weights, order, losses, -losses, wsorted, cumw, var, es)
+    return _Batch(xbt, s, loss, weights, order, losses, -losses, wsorted, cumw, var, es)
+
+
+# Below this many assets the small products are done with numpy ufuncs instead of BLAS. OpenBLAS threads a
+# (rows x 10) @ (10 x 10) product; when the other core is busy (another process, or our second batch thread) its
+# helper thread waits for a time slice and one 1 ms product takes 10-40 ms (benchmarks/bench_var.py). Ufunc loops
+# never spawn threads, so the cost is the same on a loaded machine.
+_UFUNC_MAX_ASSETS = 32
+
+
+def _combine(a: np.ndarray, zt: np.ndarray) -> np.ndarray:
+    """``a @ zt`` for a small (N x N) factor and (N x rows) draws, skipping a triangular factor's zeros."""
+    n = a.shape[0]
+    if n > _UFUNC_MAX_ASSETS:
+        big: np.ndarray = a @ zt
+        return big
+    out = np.empty_like(zt)
+    tmp = np.empty_like(zt[0])
+    for j in range(n):
+        row = out[j]
+        first = True
+        for k in range(n):
+            coef = a[j, k]
+            if coef == 0.0:
+                continue
+            if first:
+                np.multiply(zt[k], coef, out=row)
+                first = False
+            else:
+                np.multiply(zt[k], coef, out=tmp)
+                row += tmp
+        if first:
+            row[:] = 0.0
+    return out
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """Dot product of long vectors without BLAS (OpenBLAS threads ``ddot`` too; see ``_combine``)."""
+    return float(np.einsum("i,i->", a, b))
+
+
+def _weighted_rows(v: np.ndarray, mt: np.ndarray) -> np.ndarray:
+    """``v @ mt`` (a weighted sum of the rows of ``mt``) without BLAS, for the reason given at ``_combine``."""
+    if len(v) > _UFUNC_MAX_ASSETS:
+        big: np.ndarray = v @ mt
+        return big
+    out: np.ndarray = mt[0] * v[0]
+    tmp = np.empty_like(out)
+    for k in range(1, len(v)):
+        np.multiply(mt[k], v[k], out=tmp)
+        out += tmp
+    return out
 
 
 def _pooled_tail(batches: list[_Batch], target: float) -> tuple[float, float, tuple[int, int]]:
@@ -297,9 +349,9 @@ def _scenario(batches: list[_Batch], pos: tuple[int, int], p: _BatchParams) -> n
 def _tail_return_sum(b: _Batch, var: float, p: _BatchParams) -> tuple[np.ndarray, float]:
     """Weighted sum of the horizon returns of this batch's scenarios with loss > VaR, and their weight.
 
-    Uses the structure of ``_Batch`` (one masked matrix-vector product over ``xb``, no gather of rows).
+    Uses the structure of ``_Batch`` (one masked matrix-vector product over ``xbt``, no gather of rows).
     """
-    rows = len(b.xb)
+    rows = b.xbt.shape[1]
     coef = np.where(b.loss > var, b.weights, 0.0)
     if b.s is not None:
         s = b.s.astype(np.float64)
@@ -307,7 +359,9 @@ def _tail_return_sum(b: _Batch, var: float, p: _BatchParams) -> tuple[np.ndarray
     plus = coef[:rows]
     minus = coef[rows:] if p.antithetic else np.zeros(0)
     signed = plus - minus if p.antithetic else plus
-    total = float(coef.sum()) * p.mu_x.astype(np.float64) + (signed.astype(np.float32) @ b.xb).astype(np.float64)
+    # einsum, not BLAS gemv: see _combine.
+    xsum = np.einsum("ij,j->i", b.xbt, signed.astype(np.float32)).astype(np.float64)
+    total = float(coef.sum()) * p.mu_x.astype(np.float64) + xsum
     count = int(np.searchsorted(b.neg, -var, side="left"))
     return total, b.mass(count)[0]
 
@@ -334,7 +388,7 @@ def _var_contributions(
     keep = np.argpartition(d, m - 1)[:m] if len(d) > m else np.arange(len(d))
     rows = np.concatenate(near_x)[keep]
     wts = np.concatenate(near_w)[keep]
-    raw: np.ndarray = -(wts @ rows) / wts.sum() * w
+    raw: np.ndarray = -np.einsum("i,ij->j", wts, rows) / wts.sum() * w
     mean_loss = float(raw.sum())
     if var != 0.0 and mean_loss * var > 0.0 and abs(mean_loss - var) <= 0.5 * abs(var):
         return raw * (var / mean_loss)
@@ -348,10 +402,10 @@ def nearest_count(total: int) -> int:
 
 def _scenarios(b: _Batch, idx: np.ndarray, p: _BatchParams) -> np.ndarray:
     """Horizon returns (float64) of scenarios ``idx`` of batch ``b``."""
-    rows = len(b.xb)
+    rows = b.xbt.shape[1]
     r = idx % rows
     sign = np.where(idx >= rows, -1.0, 1.0)
-    x: np.ndarray = p.mu_x.astype(np.float64) + sign[:, None] * b.xb[r].astype(np.float64)
+    x: np.ndarray = p.mu_x.astype(np.float64) + sign[:, None] * b.xbt[:, r].T.astype(np.float64)
     if b.s is not None:
         x *= b.s[r].astype(np.float64)[:, None]
     return x
