@@ -27,6 +27,7 @@ app = typer.Typer(
 
 # Each module registers its commands on ``app``. Add new command modules here.
 COMMAND_MODULES: tuple[str, ...] = (
+    "desk.commands.control_cmd",
     "desk.commands.trading",
     "desk.commands.market",
     "desk.commands.config_cmd",

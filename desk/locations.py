@@ -84,6 +84,11 @@ def cache_dir(env: Mapping[str, str] | None = None) -> Path:
     return platformdirs.user_cache_path(APP_NAME, appauthor=False)
 
 
+def control_socket(env: Mapping[str, str] | None = None) -> Path:
+    """Unix socket a running desk listens on for ``desk halt|resume|liquidate|risk`` (owner-only, 0600)."""
+    return data_dir(env) / "control.sock"
+
+
 def journal_path(env: Mapping[str, str] | None = None) -> Path:
     """Default SQLite journal (orders, fills, positions, audit log); ``journal.path`` overrides it."""
     return data_dir(env) / "journal.sqlite"

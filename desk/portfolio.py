@@ -32,6 +32,7 @@ class Position:
     realized: Fraction = Fraction(0)  # quote currency
     fees: Decimal = Decimal(0)
     fills: int = 0
+    last_realized: Fraction = Fraction(0)  # P&L realised by the latest fill (risk: losing-streak trigger)
 
     @property
     def avg_price_ticks(self) -> Fraction | None:
@@ -50,6 +51,7 @@ class Position:
         self.fees += fill.fee
         self.fills += 1
         realized = Fraction(0)
+        self.last_realized = realized
         if self.quantity == 0 or (self.quantity > 0) == (signed > 0):
             self.cost += fill.price * signed
             self.quantity += signed
@@ -61,6 +63,7 @@ class Position:
         realized_ticks_lots = (fill.price - avg) * closing * direction
         realized = realized_ticks_lots * Fraction(self.instrument.tick_size) * Fraction(self.instrument.lot_size)
         self.realized += realized
+        self.last_realized = realized
         self.cost -= avg * closing * direction
         self.quantity += signed
         remainder = abs(signed) - closing
@@ -107,12 +110,14 @@ class Portfolio:
             pos = self.by_strategy[key] = Position(symbol, self.instruments[symbol])
         return pos
 
-    def apply_fill(self, fill: Fill) -> None:
+    def apply_fill(self, fill: Fill) -> Fraction:
+        """Apply a fill to the symbol's and the strategy's position; returns the realised P&L it produced."""
         if fill.symbol not in self.instruments:
-            return
-        self.position(fill.symbol).apply(fill)
+            return Fraction(0)
+        realized = self.position(fill.symbol).apply(fill)
         self.position(fill.symbol, fill.strategy).apply(fill)
         self.version += 1
+        return realized
 
     # --- valuation ------------------------------------------------------------------------------
     def realized(self) -> Decimal:

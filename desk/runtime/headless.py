@@ -10,19 +10,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import signal
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from desk import locations
 from desk.commands.event_format import iso_ns
 from desk.commands.output import LineWriter
 from desk.config import Settings
+from desk.control import ControlServer
 from desk.errors import UserError
-from desk.execution.fees import FeeSchedule
 from desk.execution.orders import Fill, Order, OrderEvent, OrderStatus
 from desk.feeds.factory import build_feed
+from desk.risk.monitor import RiskMonitor, compute_report
+from desk.runtime.build import build_trading_desk, control_handler
 from desk.strategies.base import StrategyState
 from desk.strategies.runner import StrategyInstance
 from desk.trading import TradingDesk
@@ -36,8 +40,8 @@ class _Printer:
         self.writer = LineWriter()
         self._lock = threading.Lock()
 
-    def emit(self, kind: str, text: str, **data: Any) -> None:
-        line = json.dumps({"type": kind, **data}, default=str) if self.json_out else f"{kind:<8} {text}"
+    def emit(self, event_type: str, text: str, /, **data: Any) -> None:
+        line = json.dumps({"type": event_type, **data}, default=str) if self.json_out else f"{event_type:<8} {text}"
         with self._lock:
             self.writer.line(line)
             self.writer.flush()
@@ -60,15 +64,18 @@ def run_headless(
         raise UserError(f"unknown symbol {symbol!r}: expected one of {', '.join(feed.instruments)}")
     if len(strategies) > 1 and params:
         raise UserError("--param with several --strategy flags is ambiguous: expected one strategy per run")
-    trading = settings.trading
-    desk = TradingDesk(
-        feed.instruments,
-        venue=feed.venue,
-        account_value=_dec(trading.account_value),
-        fees=FeeSchedule(_dec(trading.maker_fee_bps), _dec(trading.taker_fee_bps)),
-        journal_path=journal_path,
-    )
+    desk, monitor = build_trading_desk(settings, feed.instruments, feed.venue, journal_path)
     out = _Printer(json_out)
+    logging.getLogger("desk.alerts").propagate = False  # alerts are printed as lines of their own
+    monitor.alerts.listeners.append(
+        lambda alert: out.emit(
+            "alert",
+            f"{alert.severity} {alert.kind}: {alert.message}",
+            kind=alert.kind,
+            severity=alert.severity.value,
+            message=alert.message,
+        )
+    )
     try:
         recovered = desk.recover()
         keys = []
@@ -87,18 +94,12 @@ def run_headless(
         )
         for key in keys:
             desk.start_strategy(key, source="cli")
-        asyncio.run(_main(desk, feed, out, duration))
+        asyncio.run(_main(desk, monitor, feed, out, duration, settings.risk.var_interval_s))
     finally:
         summary = desk.summary()
         desk.close()
     out.emit("summary", json.dumps(summary), **summary)
     return 0
-
-
-def _dec(value: float) -> Any:
-    from decimal import Decimal
-
-    return Decimal(repr(value))
 
 
 def _add_or_reuse(
@@ -158,12 +159,27 @@ def _wire_output(desk: TradingDesk, out: _Printer) -> None:
     desk.runner.state_listeners.append(on_state)
 
 
-async def _main(desk: TradingDesk, feed: Any, out: _Printer, duration: float | None) -> None:
+async def _var_loop(monitor: RiskMonitor, interval: float) -> None:
+    """The VaR worker: one computation at a time, in a thread, never on the event loop."""
+    headline = (monitor.var_method, monitor.var_confidence)
+    while True:
+        await asyncio.sleep(interval)
+        inputs = monitor.var_inputs()
+        report = await asyncio.to_thread(compute_report, inputs, headline)
+        monitor.apply_report(report)
+
+
+async def _main(
+    desk: TradingDesk, monitor: RiskMonitor, feed: Any, out: _Printer, duration: float | None, var_interval: float
+) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    control = ControlServer(locations.control_socket(), control_handler(desk, monitor))
+    await control.start()
     task = asyncio.create_task(feed.run(desk.engine.on_events))
+    var_task = asyncio.create_task(_var_loop(monitor, var_interval))
     started = time.monotonic()
     try:
         while not stop.is_set() and not task.done():
@@ -174,8 +190,12 @@ async def _main(desk: TradingDesk, feed: Any, out: _Printer, duration: float | N
                 break
             if not stop.is_set():
                 s = desk.summary()
-                out.emit("status", f"equity {s['equity']:.2f} fills {s['fills']} open {s['open_orders']}", **s)
+                s["breaker"] = monitor.breaker.state.value
+                text = f"equity {s['equity']:.2f} fills {s['fills']} open {s['open_orders']} breaker {s['breaker']}"
+                out.emit("status", text, **s)
     finally:
+        var_task.cancel()
+        await control.stop()
         feed.stop()
         desk.runner.stop_all("run ended")
         try:

@@ -1,0 +1,77 @@
+"""``desk halt`` / ``desk risk`` / ``desk resume`` reach a running headless desk over its owner-only socket."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DESK_")}
+    env["DESK_HOME"] = str(tmp_path / "h")
+    return env
+
+
+def _desk(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "desk", *args], capture_output=True, text=True, env=_env(tmp_path), timeout=30
+    )
+
+
+def test_halt_from_another_terminal(tmp_path: Path) -> None:
+    socket_path = tmp_path / "h" / "data" / "control.sock"
+    offline = _desk(tmp_path, "halt")
+    assert offline.returncode == 1 and "no running desk" in offline.stderr
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "desk",
+            "run",
+            "--headless",
+            "--strategy",
+            "market_maker",
+            "--symbol",
+            "BTC-USD",
+            "--param",
+            "spread_bps=40",
+            "--duration",
+            "60",
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(tmp_path),
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not socket_path.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert socket_path.exists()
+        mode = stat.S_IMODE(socket_path.stat().st_mode)
+        assert mode == 0o600 and stat.S_IMODE(socket_path.parent.stat().st_mode) == 0o700
+        time.sleep(1.0)  # quotes are up
+        halted = _desk(tmp_path, "halt", "--json")
+        assert halted.returncode == 0, halted.stderr
+        answer = json.loads(halted.stdout)
+        assert answer["action"] == "halt" and answer["cancelled"] == 2 and answer["stopped"] == 1
+        risk = json.loads(_desk(tmp_path, "risk", "--json").stdout)
+        assert risk["breaker"]["state"] == "halted" and risk["source"] == "running desk"
+        assert any(limit["name"] == "gross exposure" for limit in risk["limits"])
+        assert json.loads(_desk(tmp_path, "resume", "--yes", "--json").stdout)["changed"] is True
+        assert json.loads(_desk(tmp_path, "risk", "--json").stdout)["breaker"]["state"] == "normal"
+    finally:
+        run.terminate()
+        out, _ = run.communicate(timeout=30)
+    lines = [json.loads(x) for x in out.splitlines()]
+    assert any(x["type"] == "strategy" and x["state"] == "stopped" and "kill switch" in x["reason"] for x in lines)
+    assert lines[-1]["type"] == "summary"
+    assert not socket_path.exists()  # removed on a clean exit
+    offline_risk = json.loads(_desk(tmp_path, "risk", "--json").stdout)
+    assert offline_risk["source"].startswith("configuration") and offline_risk["breaker"]["state"] == "normal"
