@@ -1,0 +1,32 @@
+"""Argument checks shared by the indicators: one clear ValueError naming the bad value, never a numpy trace."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def series(values: npt.ArrayLike, name: str = "x") -> FloatArray:
+    """The input as a 1-D float64 array (a view when it already is one)."""
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    return arr
+
+
+def period(value: int, name: str = "period", minimum: int = 1) -> int:
+    """A window length: an int (not a bool) of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def nan_head(length: int, lookback: int) -> FloatArray:
+    """An output buffer of ``length`` whose first ``lookback`` values (the warm-up) are NaN; the rest is unset."""
+    out = np.empty(length, dtype=np.float64)
+    out[: min(lookback, length)] = np.nan
+    return out
