@@ -48,7 +48,7 @@ from desk.errors import UserError
 
 VENUES: tuple[str, ...] = ("sim", "binance", "coinbase", "kraken")
 SECRET_NAME = re.compile(r"(^|_)(api_key|secret|passphrase|token)$")
-_LOOKS_SECRET = re.compile(r"key|secret|pass|token|auth|cred")
+_LOOKS_SECRET = re.compile(r"key|secret|pass|token|auth|cred|api")
 SYMBOL_PATTERN = r"[A-Z0-9]+-[A-Z0-9]+"
 
 
@@ -356,6 +356,14 @@ def _from_text(leaf: Leaf, text: str, where: str) -> object:
     return text
 
 
+def _check_text(leaf: Leaf, text: str, where: str) -> object:
+    """Parse and check a value given as text; errors quote the text as the user wrote it."""
+    try:
+        return _check(leaf, _from_text(leaf, text, where), where)
+    except ConfigError:
+        raise _invalid(leaf, text, where) from None
+
+
 def _check(leaf: Leaf, raw: object, where: str) -> object:
     """The value as the dataclass stores it, or ``ConfigError``."""
     r = leaf.rule
@@ -419,8 +427,9 @@ def _unknown(key: str, raw: object, where: str, env_style: bool = False) -> Conf
     known = [_env_name(k) for k in schema().leaves] if env_style else list(schema().leaves)
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
     hint = f" (did you mean {close[0]}?)" if close else ""
-    # A misspelt secret is still a secret: hide values of unknown keys whose name merely looks like one.
-    shown = "***" if _LOOKS_SECRET.search(key.lower()) else _shown(key, raw)
+    # A misspelt secret is still a secret: hide the value when the name looks like one or is close to one.
+    looks_secret = _LOOKS_SECRET.search(key.lower()) or (close and is_secret(close[0].lower()))
+    shown = "***" if looks_secret else _shown(key, raw)
     expected = "a DESK_SECTION__KEY variable naming a setting" if env_style else "a key documented in default.toml"
     return ConfigError(f"unknown setting {key} = {shown} {where}: expected {expected}{hint}")
 
@@ -510,7 +519,7 @@ def _env_values(env: Mapping[str, str], label: str, place: str) -> _Values:
         if leaf is None:
             raise _unknown(name, text, f"in {place}", env_style=True)
         where = f"in {place} {name}"
-        out[key] = (_check(leaf, _from_text(leaf, text, where), where), f"{label} {name}")
+        out[key] = (_check_text(leaf, text, where), f"{label} {name}")
     return _Values(out)
 
 
@@ -618,8 +627,8 @@ def _cli_values(overrides: Mapping[str, object]) -> _Values:
             raise ConfigError(
                 f"{key} cannot be set on the command line: expected it in {_env_name(key)}, .env or a settings file"
             )
-        value = _from_text(leaf, raw, where) if isinstance(raw, str) and leaf.kind not in (str, Path) else raw
-        out[key] = (_check(leaf, value, where), "cli")
+        text_value = isinstance(raw, str) and leaf.kind not in (str, Path)
+        out[key] = (_check_text(leaf, str(raw), where) if text_value else _check(leaf, raw, where), "cli")
     return _Values(out)
 
 

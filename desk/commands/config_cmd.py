@@ -12,10 +12,19 @@ from desk.commands.options import ConfigOpt, JsonOpt, ProfileOpt, resolve_for_co
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(name="config", help="Show or check the effective settings.", no_args_is_help=True)
+    group = typer.Typer(name="config", help="Show or check the effective settings.")
+    group.callback(invoke_without_command=True)(_help_without_subcommand)
     group.command("show")(show)
     group.command("check")(check)
     app.add_typer(group, name="config")
+
+
+def _help_without_subcommand(ctx: typer.Context) -> None:
+    """Show or check the effective settings."""
+    # Not ``no_args_is_help``: that reports the help as a usage error (exit 2); a bare `desk config` is a question.
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit()
 
 
 def show(ctx: typer.Context, json_out: JsonOpt = False, config: ConfigOpt = None, profile: ProfileOpt = None) -> None:
