@@ -23,6 +23,7 @@ class Param:
     doc: str
     min: float | None = None
     max: float | None = None
+    choices: tuple[str, ...] = ()
 
     def parse(self, raw: Any, strategy: str = "") -> ParamValue:
         """Coerce ``raw`` (a string from the CLI/TUI, or a value) and check bounds; UserError on failure."""
@@ -47,7 +48,9 @@ class Param:
                 if value != value or value in (float("inf"), float("-inf")):
                     raise ValueError
             else:
-                value = str(raw)
+                value = str(raw).strip()
+                if self.choices and value not in self.choices:
+                    raise ValueError
         except (TypeError, ValueError):
             raise UserError(f"parameter {where} = {raw!r}: expected {expected}") from None
         if isinstance(value, int | float) and not isinstance(value, bool):
@@ -58,6 +61,8 @@ class Param:
         return value
 
     def describe(self) -> str:
+        if self.choices:
+            return "one of " + ", ".join(self.choices)
         kind = {int: "an integer", float: "a number", bool: "true or false", str: "text"}[self.type]
         if self.min is not None and self.max is not None:
             return f"{kind} in [{self.min:g}, {self.max:g}]"
@@ -75,6 +80,7 @@ class Param:
             "min": self.min,
             "max": self.max,
             "doc": self.doc,
+            **({"choices": list(self.choices)} if self.choices else {}),
         }
 
 

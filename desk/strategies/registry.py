@@ -14,6 +14,7 @@ BUILTINS: dict[str, str] = {
     "rsi_reversion": "desk.strategies.rsi_reversion:RSIReversion",
     "bollinger_squeeze": "desk.strategies.bollinger_squeeze:BollingerSqueeze",
     "market_maker": "desk.strategies.market_maker:MarketMaker",
+    "chan_divergence": "desk.strategies.chan_divergence:ChanDivergence",
 }
 
 ENTRY_POINT_GROUP = "desk.strategies"
