@@ -10,7 +10,7 @@ Variance reduction (docs/risk.md has the derivations):
   (``-A' w``), with ``theta`` the normal quantile of the confidence: about half the scenarios land in the tail
   instead of 1%. Each scenario carries the likelihood ratio ``exp(-mu.Y + |mu|^2/2)``; tail masses are
   estimated as ``sum(weights of losses >= x) / N`` (unbiased; only tail weights enter, and those are bounded).
-  At 99% this cuts the variance of the VaR estimate about 30-fold.
+  For Student-t returns the chi2 mixing variable is importance-sampled as well (``student_t_tilt``).
 - **Antithetic pairs** ``mu + Z`` and ``mu - Z`` (sharing the Student-t mixing draw): half the random numbers per
   scenario, and the pair's tail indicators are negatively correlated.
 
@@ -137,7 +137,10 @@ def simulate(
     a_mat = np.asarray(factor, dtype=np.float64)
     v = a_mat.T @ w  # portfolio P&L = v . Z: the direction of steepest loss in the space of the draws
     norm_v = float(np.linalg.norm(v))
-    theta = max(NormalDist().inv_cdf(confidence), 0.0) if importance_sampling and norm_v > 0 else 0.0
+    theta, chi2_scale = 0.0, 1.0
+    if importance_sampling and norm_v > 0:
+        z = max(NormalDist().inv_cdf(confidence), 0.0)
+        theta, chi2_scale = (z, 1.0) if dof is None else student_t_tilt(z, dof)
     direction = -v / norm_v if norm_v > 0 else np.zeros(n_assets)
     mu_x = a_mat @ (theta * direction)  # the shift, in return space
 
@@ -149,6 +152,7 @@ def simulate(
         mu_x=mu_x.astype(np.float32),
         direction=direction.astype(np.float32),
         theta=theta,
+        chi2_scale=chi2_scale,
         w=w.astype(np.float32),
         shift_loss=float(-(mu_x @ w)),
         dof=dof,
@@ -195,12 +199,41 @@ class _BatchParams:
     mu_x: np.ndarray
     direction: np.ndarray
     theta: float
+    chi2_scale: float  # importance sampling of the t mixing variable: V drawn as chi2 * chi2_scale
     w: np.ndarray
     shift_loss: float  # loss of the shifted mean scenario, -w . mu_x
     dof: float | None
     antithetic: bool
     tail_frac: float
     cancel: threading.Event | None
+
+
+def student_t_quantile(z: float, dof: float) -> float:
+    """Approximate Student-t quantile from the normal quantile ``z`` (Cornish-Fisher, A&S 26.7.5, 4 terms)."""
+    return (
+        z
+        + (z**3 + z) / (4 * dof)
+        + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * dof**2)
+        + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * dof**3)
+        + (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / (92160 * dof**4)
+    )
+
+
+def student_t_tilt(z: float, dof: float) -> tuple[float, float]:
+    """Importance-sampling parameters for Student-t returns: the shift of Z and the scale of the chi2 draw.
+
+    A t loss beyond VaR happens mostly through a small mixing variable V (a volatile period), so shifting Z alone
+    barely helps (measured: no gain at 99.9% with 4 dof). With g = -v.Z/|v| ~ N(0, 1) and V ~ chi2(dof), the
+    loss exceeds q when g > q' sqrt(V) (q' = t_c / sqrt(dof) for the t quantile t_c). The most likely such point
+    maximises -g^2/2 + (dof/2 - 1) log V - V/2 on g = q' sqrt(V): V* = (dof - 2) / (1 + q'^2),
+    g* = q' sqrt(V*). Sampling Z shifted by g* and V from a gamma with its mode at V* (scale 2 beta,
+    beta = 1 / (1 + q'^2)) puts the draws around that point. t_c comes from the Cornish-Fisher expansion of
+    the t quantile (Abramowitz & Stegun 26.7.5): a few percent off for small dof, which costs some efficiency,
+    never correctness (the likelihood ratios are exact).
+    """
+    q = student_t_quantile(z, dof) / math.sqrt(dof)
+    beta = 1.0 / (1.0 + q * q)
+    return q * math.sqrt((dof - 2.0) * beta), beta
 
 
 def _run_batch(rng: np.random.Generator, n: int, p: _BatchParams) -> _Batch:
@@ -213,10 +246,16 @@ def _run_batch(rng: np.random.Generator, n: int, p: _BatchParams) -> _Batch:
     # Valuation of the linear portfolio: loss = -w . s (mu_x + sign xb) = s (shift_loss - sign (w . xb)).
     base = _weighted_rows(p.w, xbt)
     s: np.ndarray | None = None
+    log_wv: np.ndarray | None = None
     if p.dof is not None:
         # Multivariate Student-t with the same covariance: X = sqrt((dof - 2) / V) * A Y, V ~ chi2(dof).
-        chi2 = rng.standard_gamma(p.dof / 2.0, size=rows, dtype=np.float32) * np.float32(2.0)
+        k = p.dof / 2.0
+        chi2 = rng.standard_gamma(k, size=rows, dtype=np.float32) * np.float32(2.0 * p.chi2_scale)
         s = np.sqrt(np.float32(p.dof - 2.0) / chi2)
+        if p.chi2_scale != 1.0:
+            # Likelihood ratio of Gamma(k, scale 2) to Gamma(k, scale 2 beta): beta^k exp(V (1/beta - 1) / 2).
+            beta = p.chi2_scale
+            log_wv = k * math.log(beta) + chi2.astype(np.float64) * ((1.0 / beta - 1.0) / 2.0)
     loss = np.empty(n, dtype=np.float32)
     shift = np.float32(p.shift_loss)
     np.subtract(shift, base, out=loss[:rows])
@@ -228,7 +267,11 @@ def _run_batch(rng: np.random.Generator, n: int, p: _BatchParams) -> _Batch:
             loss[rows:] *= s
     if p.theta:
         proj = _weighted_rows(p.direction, zt).astype(np.float64) * p.theta
-        log_w = np.concatenate((-proj, proj)) if p.antithetic else -proj
+        if log_wv is not None:
+            proj -= log_wv  # the pair shares V: its weight factor goes into both halves
+            log_w = np.concatenate((-proj, proj + 2.0 * log_wv)) if p.antithetic else -proj
+        else:
+            log_w = np.concatenate((-proj, proj)) if p.antithetic else -proj
         log_w -= 0.5 * p.theta * p.theta
         weights = np.exp(log_w)
     else:
