@@ -1,10 +1,10 @@
 """`desk book` and `desk feed`: the market seen from the shell, through the same Engine the TUI uses.
 
-A one-shot ``desk book`` runs the simulated market for a few seconds of *simulated* time (no sleeping: the
-market is a pure function of seed and time) and prints the book; ``--watch`` and ``desk feed`` stream it live
-through ``SimFeed``. Live venues are built separately; until they land, asking for one is a clear error, but
-``--ws-url/--rest-url`` are already accepted and validated so scripts written against references/cli.md keep
-working.
+A one-shot ``desk book`` on the simulated market runs it for a few seconds of *simulated* time (no sleeping:
+the market is a pure function of seed and time) and prints the book; ``--watch`` and ``desk feed`` stream it
+live through ``SimFeed``. On a venue (``--venue binance|coinbase|kraken``) the feed comes from
+``desk.feeds.factory.build_feed`` (a supervised websocket feed; ``--ws-url/--rest-url`` override the endpoints):
+a one-shot ``desk book`` waits for the first live book, ``--watch`` and ``desk feed`` stream as for sim.
 """
 
 from __future__ import annotations
@@ -22,10 +22,13 @@ if TYPE_CHECKING:
     from desk.commands.output import LineWriter
     from desk.config import Settings
     from desk.engine import Engine
-    from desk.feeds.sim import SimSymbol, SimulatedMarket
+    from desk.feeds.base import Feed
+    from desk.feeds.sim import SimSymbol
 
 WARMUP_S = 5.0
 """Simulated seconds a one-shot ``desk book`` runs the market before printing: enough for a lived-in book."""
+LIVE_TIMEOUT_S = 20.0
+"""How long a one-shot ``desk book`` on a venue waits for a live (synchronised) book before giving up."""
 
 SymbolArg = Annotated[str, typer.Argument(help="Desk symbol BASE-QUOTE, e.g. BTC-USD.", show_default=False)]
 SeedOpt = Annotated[int | None, typer.Option("--seed", min=0, help="Seed of the simulated market (sim.seed).")]
@@ -57,9 +60,16 @@ def book(
     if duration is not None and not watch:
         raise UserError(f"--duration {duration:g} applies only to --watch: expected --watch with --duration")
     settings = _settings(ctx, venue, seed, ws_url, rest_url, config, profile)
+    if settings.market.venue != "sim":
+        live, symbol = _venue_feed(settings, symbol)
+        if watch:
+            _watch_book(settings, live, symbol, depth, json_out, duration)
+        else:
+            _venue_book_once(live, symbol, depth, json_out)
+        return
     specs = _sim_symbols(settings, symbol)
     if watch:
-        _watch_book(settings, specs, symbol, depth, json_out, duration)
+        _watch_book(settings, _sim_feed(settings, specs), symbol, depth, json_out, duration)
         return
 
     from desk.engine import Engine
@@ -94,12 +104,13 @@ def feed(
     import asyncio
 
     from desk.commands.output import LineWriter
-    from desk.feeds.sim import SimulatedMarket
 
     settings = _settings(ctx, venue, seed, ws_url, rest_url, config, profile)
-    specs = _sim_symbols(settings, symbol)
-    market = SimulatedMarket(specs, seed=settings.sim.seed, rate=settings.sim.rate)
-    asyncio.run(_stream_events(market, symbol, settings.sim.speed, duration, json_out, LineWriter()))
+    if settings.market.venue == "sim":
+        source = _sim_feed(settings, _sim_symbols(settings, symbol))
+    else:
+        source, symbol = _venue_feed(settings, symbol)
+    asyncio.run(_stream_events(source, symbol, duration, json_out, LineWriter()))
 
 
 # --- settings and the market -------------------------------------------------------------------------------
@@ -123,10 +134,6 @@ def _settings(
             )
         overrides |= {f"venues.{chosen}.ws_url": ws_url, f"venues.{chosen}.rest_url": rest_url}
         settings = resolve_for_command(ctx, config, profile, overrides).settings  # validates the URLs
-    if chosen != "sim":
-        raise UserError(
-            f"venue {chosen!r} is not available in this build: expected --venue sim (live venues are coming)"
-        )
     return settings
 
 
@@ -139,6 +146,22 @@ def _sim_symbols(settings: Settings, symbol: str) -> list[SimSymbol]:
         raise UserError(f"unknown symbol {symbol!r}: expected one of {', '.join(known)}")
     wanted = set(settings.market.symbols) | {symbol}
     return [s for s in DEFAULT_SYMBOLS if s.instrument.symbol in wanted]
+
+
+def _sim_feed(settings: Settings, specs: list[SimSymbol]) -> Feed:
+    from desk.feeds.sim import SimFeed, SimulatedMarket
+
+    market = SimulatedMarket(specs, seed=settings.sim.seed, rate=settings.sim.rate)
+    return SimFeed(market, speed=settings.sim.speed)
+
+
+def _venue_feed(settings: Settings, symbol: str) -> tuple[Feed, str]:
+    """A supervised feed for SYMBOL alone on ``market.venue`` (instrument metadata is loaded here, before any
+    socket opens, so an unknown symbol is a bad-input error), and the desk symbol its events carry."""
+    from desk.feeds.factory import build_feed
+
+    source = build_feed(settings, [symbol.upper()])
+    return source, symbol.upper()
 
 
 # --- output --------------------------------------------------------------------------------------------------
@@ -202,28 +225,76 @@ def _watch_line(ob: OrderBook, depth: int) -> str:
 
 
 # --- streaming ------------------------------------------------------------------------------------------------
+def _venue_book_once(source: Feed, symbol: str, depth: int, json_out: bool) -> None:
+    import asyncio
+
+    from desk.engine import Engine
+    from desk.errors import RuntimeFailure
+
+    engine = Engine(source.instruments, source.venue)
+    if not asyncio.run(_until_live(source, engine, symbol, LIVE_TIMEOUT_S)):
+        status = engine.feed_status.get(symbol)
+        state = f"{status.state.value}{f' ({status.detail})' if status and status.detail else ''}" if status else "-"
+        raise RuntimeFailure(
+            f"no live {symbol} book from {source.venue} within {LIVE_TIMEOUT_S:g}s (feed state {state})"
+        )
+    ob = engine.books[symbol]
+    if json_out:
+        import json
+
+        typer.echo(json.dumps(_book_document(ob, depth)))
+    else:
+        _print_book_table(ob, depth)
+
+
+async def _until_live(source: Feed, engine: Engine, symbol: str, timeout_s: float) -> bool:
+    import asyncio
+    from collections.abc import Sequence
+
+    from desk.book.l2 import BookState
+    from desk.domain.events import Event
+
+    done = asyncio.Event()
+    ob = engine.books[symbol]
+
+    def sink(batch: Sequence[Event]) -> None:
+        if done.is_set():
+            return  # the book is printed as it was when it went live, not as the stopping feed leaves it
+        engine.on_events(batch)
+        if ob.state is BookState.LIVE:
+            done.set()
+            source.stop()
+
+    task = asyncio.create_task(source.run(sink))
+    try:
+        await asyncio.wait_for(done.wait(), timeout_s)
+    except TimeoutError:
+        return False
+    finally:
+        source.stop()
+        await asyncio.gather(task, return_exceptions=True)
+    return True
+
+
 def _watch_book(
-    settings: Settings, specs: list[SimSymbol], symbol: str, depth: int, json_out: bool, duration: float | None
+    settings: Settings, source: Feed, symbol: str, depth: int, json_out: bool, duration: float | None
 ) -> None:
     import asyncio
 
     from desk.commands.output import LineWriter
     from desk.engine import Engine
-    from desk.feeds.sim import SimulatedMarket
 
-    market = SimulatedMarket(specs, seed=settings.sim.seed, rate=settings.sim.rate)
-    engine = Engine(market.instruments, market.venue, tape_size=settings.ui.tape_size)
+    engine = Engine(source.instruments, source.venue, tape_size=settings.ui.tape_size)
     period = 1.0 / settings.ui.refresh_hz
-    asyncio.run(_redraw(market, engine, symbol, depth, json_out, settings.sim.speed, period, duration, LineWriter()))
+    asyncio.run(_redraw(source, engine, symbol, depth, json_out, period, duration, LineWriter()))
 
 
 async def _redraw(
-    market: SimulatedMarket,
+    feed: Feed,
     engine: Engine,
     symbol: str,
     depth: int,
     json_out: bool,
-    speed: float,
     period: float,
     duration: float | None,
     out: LineWriter,
@@ -233,9 +304,7 @@ async def _redraw(
     import json
 
     from desk.book.l2 import BookState
-    from desk.feeds.sim import SimFeed
 
-    feed = SimFeed(market, speed=speed)
     loop = asyncio.get_running_loop()
     task = asyncio.create_task(feed.run(engine.on_events))
     ob = engine.books[symbol]
@@ -257,19 +326,15 @@ async def _redraw(
         await task
 
 
-async def _stream_events(
-    market: SimulatedMarket, symbol: str, speed: float, duration: float | None, json_out: bool, out: LineWriter
-) -> None:
+async def _stream_events(feed: Feed, symbol: str, duration: float | None, json_out: bool, out: LineWriter) -> None:
     import asyncio
     import json
     from collections.abc import Sequence
 
     from desk.commands.event_format import event_json, event_text
     from desk.domain.events import Event
-    from desk.feeds.sim import SimFeed
 
-    feed = SimFeed(market, speed=speed)
-    inst = market.instruments[symbol]
+    inst = feed.instruments[symbol]
 
     def sink(batch: Sequence[Event]) -> None:
         for event in batch:
