@@ -9,8 +9,8 @@ from desk.config import load_settings
 
 def launch_tui(config: Path | None, profile: str | None) -> None:
     from desk.ui.app import build_app
-    from desk.ui.sources import simulated_feed
+    from desk.ui.sources import market_feed
 
     settings = load_settings(config_file=config, profile=profile)
-    app = build_app(settings, feed=simulated_feed(settings))
+    app = build_app(settings, feed=market_feed(settings))
     app.run()
