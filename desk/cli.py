@@ -74,7 +74,8 @@ def _register() -> None:
 def main() -> None:
     _register()
     try:
-        app(standalone_mode=False)
+        # Without standalone mode typer does not exit on ``typer.Exit(code)``: it returns the code.
+        exit_code = app(standalone_mode=False)
     except (UserError, RuntimeFailure) as exc:
         if _debug:
             raise
@@ -97,3 +98,5 @@ def main() -> None:
             raise
         typer.echo(f"desk: error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(1)
+    if isinstance(exit_code, int) and exit_code:
+        sys.exit(exit_code)

@@ -312,3 +312,22 @@ def test_bare_config_prints_help(desk: Run) -> None:
     result = desk("config")
     assert result.code == 0
     assert "show" in result.out and "check" in result.out
+
+
+def test_main_keeps_the_exit_code_of_typer_exit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``desk.cli.main`` runs typer without standalone mode, where ``typer.Exit(code)`` is returned, not raised."""
+
+    def register(app: typer.Typer) -> None:
+        @app.command("fail")
+        def fail() -> None:
+            raise typer.Exit(3)
+
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+    app.callback(invoke_without_command=True)(cli.root)
+    monkeypatch.setattr(cli, "app", app)
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ())
+    monkeypatch.setattr(cli, "_register", lambda: register(app))
+    monkeypatch.setattr(sys, "argv", ["desk", "fail"])
+    with pytest.raises(SystemExit) as info:
+        cli.main()
+    assert info.value.code == 3
