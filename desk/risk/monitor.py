@@ -104,6 +104,7 @@ def compute_report(inputs: VarInputs, headline: tuple[str, float]) -> RiskReport
                     horizon_periods=inputs.horizon_periods,
                     paths=inputs.paths,
                     seed=7,
+                    workers=1,  # leave the other core to the event loop and the UI
                     names=inputs.symbols,
                 )
             except Exception as exc:  # reported in the panel; the desk keeps trading
