@@ -33,6 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "desk.commands.config_cmd",
     "desk.commands.risk_var",
     "desk.commands.chan",
+    "desk.commands.venues",
 )
 
 _debug = False
