@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import tomllib
 from pathlib import Path
 
@@ -384,3 +385,32 @@ def test_bad_cli_value(env: dict[str, str], cwd: Path) -> None:
 def test_config_error_is_a_user_error_with_exit_code_2() -> None:
     assert issubclass(ConfigError, UserError)
     assert ConfigError.exit_code == 2
+
+
+# --- locations ----------------------------------------------------------------------------------------------------
+def test_desk_home_relocates_every_user_path(tmp_path: Path) -> None:
+    env = {"DESK_HOME": str(tmp_path)}
+    assert locations.user_config_file(env) == tmp_path / "config" / "config.toml"
+    assert locations.data_dir(env) == tmp_path / "data"
+    assert locations.cache_dir(env) == tmp_path / "cache"
+    assert locations.journal_path(env) == tmp_path / "data" / "journal.sqlite"
+
+
+def test_without_desk_home_the_platform_directories_are_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.delenv("DESK_HOME", raising=False)
+    if not sys.platform.startswith("linux"):
+        pytest.skip("XDG variables steer platformdirs on Linux only")
+    assert locations.user_config_file({}) == tmp_path / "xdg-config" / "desk" / "config.toml"
+    assert locations.journal_path({}) == tmp_path / "xdg-data" / "desk" / "journal.sqlite"
+
+
+def test_shipped_files_come_from_desk_data_when_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    checkout_root = Path(locations.__file__).resolve().parent.parent
+    assert locations.default_config_file() == checkout_root / "config" / "default.toml"
+    package = tmp_path / "site-packages" / "desk"
+    (package / "_data" / "config").mkdir(parents=True)
+    monkeypatch.setattr(locations, "_PACKAGE_DIR", package)
+    assert locations.default_config_file() == package / "_data" / "config" / "default.toml"
+    assert locations.themes_dir() == package / "_data" / "themes"
