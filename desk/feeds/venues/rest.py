@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -62,6 +63,8 @@ class RestClient:
         self._client: httpx.AsyncClient | None = None
         self.requests = 0
         self.throttled = 0
+        self.taps: list[Callable[[str, bytes, int], None]] = []
+        """Called with (URL with query, raw body, receive time ns) for every response: the recorder's hook."""
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -77,6 +80,10 @@ class RestClient:
                 response = await self._http().get(url, params=params)
             except httpx.HTTPError as exc:
                 raise RestError(f"GET {url}: {type(exc).__name__}: {exc}") from exc
+            if self.taps:
+                recv_ns = time.time_ns()
+                for tap in self.taps:
+                    tap(str(response.url), response.content, recv_ns)
             if response.status_code in BACKOFF_STATUSES and attempt < self.max_retries:
                 wait = retry_after_s(response)
                 self.throttled += 1
