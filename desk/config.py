@@ -298,8 +298,9 @@ def expectation(leaf: Leaf) -> str:
         return "true or false"
     if leaf.kind in (int, float):
         text = "an integer" if leaf.kind is int else "a number"
-        if r.ge is not None and r.le is not None:
-            return f"{text} in [{_num(r.ge)}, {_num(r.le)}]"
+        low = f"[{_num(r.ge)}" if r.ge is not None else f"({_num(r.gt)}" if r.gt is not None else None
+        if low is not None and r.le is not None:
+            return f"{text} in {low}, {_num(r.le)}]"
         if r.gt is not None:
             return f"{text} > {_num(r.gt)}"
         if r.ge is not None:

@@ -12,8 +12,11 @@ import pytest
 from desk import locations
 from desk.config import (
     ConfigError,
+    Leaf,
+    Rule,
     Settings,
     display_value,
+    expectation,
     flatten,
     load_settings,
     resolve_settings,
@@ -305,6 +308,24 @@ def test_bad_values_in_a_file(toml: str, message: str, env: dict[str, str], cwd:
         load_settings(config_file=path, env=env, cwd=cwd)
     assert str(info.value) == message.format(path=path)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("kind", "rule", "text"),
+    [
+        (float, Rule(gt=0, le=1), "a number in (0, 1]"),
+        (int, Rule(ge=1, le=500), "an integer in [1, 500]"),
+        (float, Rule(gt=0), "a number > 0"),
+        (int, Rule(ge=0), "an integer >= 0"),
+        (float, Rule(le=2), "a number <= 2"),
+        (float, Rule(), "a number"),
+        (str, Rule(choices=("a", "b")), "one of a, b"),
+        (str, Rule(nonempty=True), "a non-empty string"),
+        (tuple, Rule(shape="SYMBOL=QTY"), "a list of SYMBOL=QTY without duplicates"),
+    ],
+)
+def test_expectation_wording(kind: type, rule: Rule, text: str) -> None:
+    assert expectation(Leaf("k", kind, rule)) == text
 
 
 def test_toml_syntax_error_gives_the_line(env: dict[str, str], cwd: Path) -> None:
