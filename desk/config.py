@@ -38,7 +38,7 @@ import re
 import tomllib
 import typing
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from dataclasses import MISSING, Field, dataclass, field, fields, is_dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -234,16 +234,23 @@ class Schema:
 
 
 @cache
+def _typed_fields(cls: type) -> tuple[tuple[Field[Any], Any, bool], ...]:
+    """(field, resolved type, is a section) for each field of a settings dataclass."""
+    hints = typing.get_type_hints(cls)
+    return tuple(
+        (f, hints[f.name], isinstance(hints[f.name], type) and is_dataclass(hints[f.name])) for f in fields(cls)
+    )
+
+
+@cache
 def schema() -> Schema:
     leaves: dict[str, Leaf] = {}
     sections: set[str] = set()
 
     def walk(cls: type, prefix: str) -> None:
-        hints = typing.get_type_hints(cls)
-        for f in fields(cls):
+        for f, hint, is_section in _typed_fields(cls):
             key = prefix + f.name
-            hint = hints[f.name]
-            if isinstance(hint, type) and is_dataclass(hint):
+            if is_section:
                 sections.add(key)
                 walk(hint, key + ".")
                 continue
@@ -275,14 +282,10 @@ def flatten(settings: Settings) -> dict[str, object]:
 
 
 def _build(cls: type, prefix: str, values: Mapping[str, object]) -> Any:
-    hints = typing.get_type_hints(cls)
-    kwargs: dict[str, object] = {}
-    for f in fields(cls):
-        hint = hints[f.name]
-        key = prefix + f.name
-        kwargs[f.name] = (
-            _build(hint, key + ".", values) if isinstance(hint, type) and is_dataclass(hint) else values[key]
-        )
+    kwargs = {
+        f.name: _build(hint, f"{prefix}{f.name}.", values) if is_section else values[prefix + f.name]
+        for f, hint, is_section in _typed_fields(cls)
+    }
     return cls(**kwargs)
 
 
@@ -311,7 +314,8 @@ def expectation(leaf: Leaf) -> str:
     if leaf.kind is Path:
         return "a file path (empty for the default location)"
     if leaf.kind is tuple:
-        return f"a {'non-empty ' if r.nonempty else ''}list of {r.shape or 'strings'} without duplicates"
+        items = r.shape or (f"values from {', '.join(r.choices)}" if r.choices else "strings")
+        return f"a {'non-empty ' if r.nonempty else ''}list of {items} without duplicates"
     if r.choices:
         return f"one of {', '.join(r.choices)}"
     return r.shape or ("a non-empty string" if r.nonempty else "a string")
@@ -333,35 +337,31 @@ _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
 
-def _from_text(leaf: Leaf, text: str, where: str) -> object:
-    """Parse a value given as text (environment, .env, command line)."""
+def _from_text(leaf: Leaf, text: str) -> object:
+    """Parse a value given as text (environment, .env, command line); ``ValueError`` if it cannot be."""
     stripped = text.strip()
-    try:
-        if leaf.kind is bool:
-            if stripped.lower() in _TRUE:
-                return True
-            if stripped.lower() in _FALSE:
-                return False
-            raise ValueError
-        if leaf.kind is int:
-            return int(stripped)
-        if leaf.kind is float:
-            return float(stripped)
-        if leaf.kind is tuple:
-            if stripped.startswith("["):
-                parsed = tomllib.loads(f"v = {stripped}")["v"]
-                return parsed
-            return [part.strip() for part in stripped.split(",") if part.strip()]
-    except (ValueError, tomllib.TOMLDecodeError):
-        raise _invalid(leaf, text, where) from None
+    if leaf.kind is bool:
+        if stripped.lower() in _TRUE:
+            return True
+        if stripped.lower() in _FALSE:
+            return False
+        raise ValueError(text)
+    if leaf.kind is int:
+        return int(stripped)
+    if leaf.kind is float:
+        return float(stripped)
+    if leaf.kind is tuple:
+        if stripped.startswith("["):  # TOML list syntax; tomllib.TOMLDecodeError is a ValueError
+            return tomllib.loads(f"v = {stripped}")["v"]
+        return [part.strip() for part in stripped.split(",") if part.strip()]
     return text
 
 
 def _check_text(leaf: Leaf, text: str, where: str) -> object:
     """Parse and check a value given as text; errors quote the text as the user wrote it."""
     try:
-        return _check(leaf, _from_text(leaf, text, where), where)
-    except ConfigError:
+        return _check(leaf, _from_text(leaf, text), where)
+    except (ValueError, ConfigError):
         raise _invalid(leaf, text, where) from None
 
 
@@ -369,41 +369,44 @@ def _check(leaf: Leaf, raw: object, where: str) -> object:
     """The value as the dataclass stores it, or ``ConfigError``."""
     r = leaf.rule
     kind = leaf.kind
-    bad = _invalid(leaf, raw, where)
+
+    def bad() -> ConfigError:
+        return _invalid(leaf, raw, where)
+
     if kind is bool:
         if not isinstance(raw, bool):
-            raise bad
+            raise bad()
         return raw
     if kind in (int, float):
         if isinstance(raw, bool) or not isinstance(raw, int | float):
-            raise bad
+            raise bad()
         if kind is int and not isinstance(raw, int):
-            raise bad
+            raise bad()
         value = float(raw) if kind is float else raw
         if not math.isfinite(value):
-            raise bad
+            raise bad()
         if (
             (r.gt is not None and not value > r.gt)
             or (r.ge is not None and not value >= r.ge)
             or (r.le is not None and not value <= r.le)
         ):
-            raise bad
+            raise bad()
         return value
     if kind is Path:
         if isinstance(raw, Path):
             return raw
         if not isinstance(raw, str):
-            raise bad
+            raise bad()
         return Path(raw).expanduser() if raw else None  # None: the location default, filled in by the caller
     items = list(raw) if kind is tuple and isinstance(raw, list | tuple) else [raw] if kind is str else None
     if items is None or not all(isinstance(i, str) and _item_ok(r, i) for i in items):
-        raise bad
+        raise bad()
     if kind is tuple:
         if (r.nonempty and not items) or len(set(items)) != len(items):
-            raise bad
+            raise bad()
         return tuple(items)
     if r.nonempty and not raw:
-        raise bad
+        raise bad()
     return raw
 
 
@@ -416,11 +419,8 @@ def _item_ok(rule: Rule, item: str) -> bool:
 
 
 # --- layers ----------------------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class _Values:
-    """Validated values of one layer: ``{key: (value, source label)}``."""
-
-    items: dict[str, tuple[object, str]]
+_Values = dict[str, tuple[object, str]]
+"""Validated values of one layer: ``{key: (value, source label)}``."""
 
 
 def _unknown(key: str, raw: object, where: str, env_style: bool = False) -> ConfigError:
@@ -439,7 +439,7 @@ def _env_name(key: str) -> str:
     return "DESK_" + key.upper().replace(".", "__")
 
 
-def _table_values(table: Mapping[str, Any], prefix: str, where: str, source: str, out: dict[str, Any]) -> None:
+def _table_values(table: Mapping[str, Any], prefix: str, where: str, source: str, out: _Values) -> None:
     sch = schema()
     for name, raw in table.items():
         key = prefix + name
@@ -479,17 +479,17 @@ def _read_file(path: Path, label: str) -> _FileLayer:
     profiles_raw = data.pop("profiles", {})
     if not isinstance(profiles_raw, dict):
         raise ConfigError(f"profiles = {profiles_raw!r} in {path}: expected tables [profiles.<name>]")
-    base: dict[str, Any] = {}
+    base: _Values = {}
     _table_values(data, "", f"in {path}", label, base)
     profiles: dict[str, _Values] = {}
     for name, table in profiles_raw.items():
         if not isinstance(table, dict):
             raise ConfigError(f"profiles.{name} = {table!r} in {path}: expected a table [profiles.{name}]")
-        values: dict[str, Any] = {}
+        values: _Values = {}
         source = f"profile {name} ({label})"
         _table_values(table, "", f"in {path} [profiles.{name}]", source, values)
-        profiles[name] = _Values(values)
-    return _FileLayer(path, label, _Values(base), profiles)
+        profiles[name] = values
+    return _FileLayer(path, label, base, profiles)
 
 
 _RESERVED_ENV = {locations.HOME_ENV, locations.CONFIG_FILE_ENV, locations.PROFILE_ENV}
@@ -521,7 +521,7 @@ def _env_values(env: Mapping[str, str], label: str, place: str) -> _Values:
             raise _unknown(name, text, f"in {place}", env_style=True)
         where = f"in {place} {name}"
         out[key] = (_check_text(leaf, text, where), f"{label} {name}")
-    return _Values(out)
+    return out
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:
@@ -601,7 +601,7 @@ def resolve_settings(
     ordered.append(_cli_values(cli_overrides or {}))
 
     for layer_values in ordered:
-        for key, (value, source) in layer_values.items.items():
+        for key, (value, source) in layer_values.items():
             leaf = sch.leaves[key]
             if value is None and leaf.rule.path_default is not None:
                 value = leaf.rule.path_default(merged_env)
@@ -630,7 +630,7 @@ def _cli_values(overrides: Mapping[str, object]) -> _Values:
             )
         text_value = isinstance(raw, str) and leaf.kind not in (str, Path)
         out[key] = (_check_text(leaf, str(raw), where) if text_value else _check(leaf, raw, where), "cli")
-    return _Values(out)
+    return out
 
 
 def load_settings(
