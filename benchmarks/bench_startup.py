@@ -2,7 +2,8 @@
 
 Wall time of fresh processes, median of several runs, next to two references measured in the same run: a bare
 interpreter (`python -c pass`, the floor nothing can beat) and `import typer` (the floor of any typer CLI). The
-gap between `import typer` and `desk --help` is what desk's own import chain costs; the slowest imports of that
+gap between `import typer` and `desk --help` is what desk's own import chain costs (commands that take options
+also pay typer's pydantic import, shown as a third reference); the slowest imports of that
 chain are listed from `python -X importtime` so a regression points at its cause.
 
 Bytecode: an installed desk has .pyc files, but a checkout run with PYTHONDONTWRITEBYTECODE=1 (as in this
@@ -34,10 +35,15 @@ def wall(cmd: list[str], env: dict[str, str], cwd: str) -> float:
     return elapsed
 
 
-def median_wall(cmd: list[str], env: dict[str, str], cwd: str) -> tuple[float, float]:
-    wall(cmd, env, cwd)  # warm the OS file cache and .pyc files
-    times = [wall(cmd, env, cwd) for _ in range(RUNS)]
-    return statistics.median(times), min(times)
+def interleaved(cases: list[tuple[str, list[str], dict[str, str]]], cwd: str) -> dict[str, list[float]]:
+    """Run the cases round-robin, so load from other processes on the machine falls on all of them alike."""
+    for _, cmd, env in cases:
+        wall(cmd, env, cwd)  # warm the OS file cache and the bytecode cache
+    times: dict[str, list[float]] = {label: [] for label, _, _ in cases}
+    for _ in range(RUNS):
+        for label, cmd, env in cases:
+            times[label].append(wall(cmd, env, cwd))
+    return times
 
 
 def slowest_imports(env: dict[str, str], cwd: str, top: int = 8) -> list[tuple[float, str]]:
@@ -68,26 +74,27 @@ def main() -> int:
         env = base | {"PYTHONPYCACHEPREFIX": str(Path(home) / "pycache")}
         no_bytecode = base | {"PYTHONDONTWRITEBYTECODE": "1"}
         py = sys.executable
-        cases: list[tuple[str, list[str]]] = [
-            ("reference: python -c pass", [py, "-c", "pass"]),
-            ("reference: python -c 'import typer'", [py, "-c", "import typer"]),
-            ("python -m desk --help", [py, "-m", "desk", "--help"]),
-            ("python -m desk --version", [py, "-m", "desk", "--version"]),
-            ("python -m desk config check", [py, "-m", "desk", "config", "check"]),
-            ("python -m desk book BTC-USD --json", [py, "-m", "desk", "book", "BTC-USD", "--json"]),
+        cases: list[tuple[str, list[str], dict[str, str]]] = [
+            ("reference: python -c pass", [py, "-c", "pass"], env),
+            ("reference: python -c 'import typer'", [py, "-c", "import typer"], env),
+            # typer 0.29 coerces option values with pydantic: every command with options pays this import.
+            ("reference: python -c 'import typer, pydantic'", [py, "-c", "import typer, pydantic"], env),
+            ("python -m desk --help", [py, "-m", "desk", "--help"], env),
+            ("python -m desk --version", [py, "-m", "desk", "--version"], env),
+            ("python -m desk config check", [py, "-m", "desk", "config", "check"], env),
+            ("python -m desk book BTC-USD --json", [py, "-m", "desk", "book", "BTC-USD", "--json"], env),
+            ("python -m desk --help, no .pyc cache", [py, "-m", "desk", "--help"], no_bytecode),
         ]
         script = Path(py).parent / "desk"
         script_path = str(script) if script.exists() else shutil.which("desk")
         if script_path:
-            cases.insert(3, ("desk --help (console script)", [script_path, "--help"]))
-        print(f"start-up wall time, median (min) of {RUNS} runs, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
+            cases.insert(3, ("desk --help (console script)", [script_path, "--help"], env))
+        print(f"start-up wall time, median (min) of {RUNS} interleaved runs, {os.cpu_count()} CPUs, ", end="")
+        print(f"load {os.getloadavg()[0]:.2f}")
         results: dict[str, float] = {}
-        for label, cmd in cases:
-            med, low = median_wall(cmd, env, home)
-            results[label] = med
-            print(f"  {label:<40} {med * 1000:7.1f} ms  ({low * 1000:.1f} ms)")
-        med, low = median_wall([py, "-m", "desk", "--help"], no_bytecode, home)
-        print(f"  {'python -m desk --help, no .pyc cache':<40} {med * 1000:7.1f} ms  ({low * 1000:.1f} ms)")
+        for label, times in interleaved(cases, home).items():
+            results[label] = statistics.median(times)
+            print(f"  {label:<40} {results[label] * 1000:7.1f} ms  ({min(times) * 1000:.1f} ms)")
         help_s = results["python -m desk --help"]
         typer_s = results["reference: python -c 'import typer'"]
         verdict = "OK" if help_s < TARGET_S else "OVER TARGET"
