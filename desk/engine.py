@@ -19,6 +19,7 @@ from desk.domain.events import Bar, BookDelta, BookSnapshot, Event, FeedState, F
 from desk.domain.instruments import Instrument
 
 EventListener = Callable[[Event], None]
+NS = 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,9 @@ class Engine:
         self.events = 0
         self.level_updates = 0
         self.now_ns = 0
+        # Last bar close per symbol (ticks), for symbols driven by Bar events (backtests on OHLCV): there is no
+        # book to take a mid from, so valuation and the broker's bar-fill model use this mark.
+        self.bar_marks: dict[str, int] = {}
         self._listeners: list[EventListener] = []
         self._batch_listeners: list[Callable[[], None]] = []
         self.gap_handler: Callable[[str, str], None] | None = None
@@ -104,6 +108,11 @@ class Engine:
         elif type(event) is BookSnapshot:
             self.books[symbol].apply_snapshot(event)
             self.now_ns = event.ts_ns
+        elif type(event) is Bar:
+            # A bar is known when it closes: the clock moves to its end, so strategies deciding on it (and any
+            # order they send) are stamped at the close, and the next bar's open comes strictly later.
+            self.bar_marks[symbol] = event.close
+            self.now_ns = event.start_ns + event.timeframe_s * NS
         elif type(event) is FeedStatus:
             self.feed_status[symbol] = event
             if event.state in (FeedState.DOWN, FeedState.RESYNCING, FeedState.STALE):

@@ -47,12 +47,13 @@ class TradingDesk:
         journal_path: Path | None = None,
         equity_sample_s: float = 1.0,
         id_prefix: str | None = None,
+        slippage_bps: Decimal = Decimal(0),
     ) -> None:
         self.engine = Engine(instruments, venue)
         self.instruments = instruments
         self.portfolio = Portfolio(instruments, account_value)
         fill_ids = _Counter(id_prefix)
-        self.fill_engine = FillEngine(fees or FeeSchedule(), fill_ids.next)
+        self.fill_engine = FillEngine(fees or FeeSchedule(), fill_ids.next, slippage_bps=slippage_bps)
         self.broker = PaperBroker(self.engine.books, self.fill_engine, self.clock, id_prefix=id_prefix)
         self.gateway = OrderGateway(self.broker)
         self.runner = StrategyRunner(
@@ -79,7 +80,14 @@ class TradingDesk:
         return self.engine.now_ns
 
     def mids(self) -> dict[str, float | None]:
-        return {sym: book.mid() for sym, book in self.engine.books.items()}
+        marks = self.engine.bar_marks
+        if not marks:
+            return {sym: book.mid() for sym, book in self.engine.books.items()}
+        # Symbols driven by bars (backtests) have no book: they are marked at the last close.
+        return {
+            sym: book.mid() if book.live or sym not in marks else book.instrument.price_float(marks[sym])
+            for sym, book in self.engine.books.items()
+        }
 
     def current_account_value(self) -> Decimal:
         return Decimal(repr(self.portfolio.equity(self.mids())))

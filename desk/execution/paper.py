@@ -3,6 +3,9 @@
 It is an engine listener (book deltas move our queue position, public trades fill resting orders) and the end of
 the order path (strategy/manual/CLI -> risk gate -> broker). It reports every order status change and every
 fill to its subscribers (portfolio, journal, strategy runner, UI) synchronously, in order.
+
+A symbol whose book is not live but which receives ``Bar`` events (a backtest on OHLCV) trades on the fill
+engine's bar model instead of the book walk: orders wait for the next bar (see ``desk.execution.fills``).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from desk.book.l2 import OrderBook
-from desk.domain.events import BookDelta, Event, Side, Trade
+from desk.domain.events import Bar, BookDelta, Event, Side, Trade
 from desk.domain.instruments import Instrument
 from desk.execution.fills import FillEngine, expires_unfilled
 from desk.execution.orders import Fill, Order, OrderEvent, OrderStatus, OrderType
@@ -41,6 +44,8 @@ class PaperBroker:
         self.open_by_symbol: dict[str, dict[str, Order]] = {sym: {} for sym in books}
         self.order_listeners: list[OrderListener] = []
         self.fill_listeners: list[FillListener] = []
+        self.bar_close: dict[str, int] = {}  # last bar close per symbol driven by bars (bar-fill model)
+        self._at_next_open: set[str] = set()  # bar mode: orders that were marketable when placed
 
     def next_id(self) -> str:
         return f"{self._prefix}-{next(self._ids)}"
@@ -57,10 +62,16 @@ class PaperBroker:
         if book is None:
             return self.reject(order, f"unknown symbol {order.symbol}")
         self.orders[order.client_id] = order
-        reason = self.fill_engine.rejection(order, book.instrument, book)
+        last = None if book.live else self.bar_close.get(order.symbol)
+        reason = self.fill_engine.rejection(order, book.instrument, book, last)
         if reason:
             return self.reject(order, reason)
         self._set(order, OrderStatus.ACCEPTED, now)
+        if last is not None:  # bar mode: nothing trades before the next bar
+            if self.fill_engine.marketable_on_bars(order, last):
+                self._at_next_open.add(order.client_id)
+            self.open_by_symbol[order.symbol][order.client_id] = order
+            return order
         if self.fill_engine.crosses(order, book):
             for fill in self.fill_engine.take(order, book.instrument, book, now):
                 self._apply_fill(order, fill)
@@ -84,6 +95,7 @@ class PaperBroker:
         if order is None or not order.status.is_open:
             return False
         self.open_by_symbol[order.symbol].pop(client_id, None)
+        self._at_next_open.discard(client_id)
         self._set(order, OrderStatus.CANCELLED, self.clock(), reason)
         return True
 
@@ -132,6 +144,10 @@ class PaperBroker:
 
     # --- market data ----------------------------------------------------------------------------
     def on_event(self, event: Event) -> None:
+        if type(event) is Bar:
+            if not self.books[event.symbol].live:
+                self._on_bar(event)
+            return
         open_orders = self.open_by_symbol.get(event.symbol)
         if not open_orders:
             return
@@ -151,6 +167,34 @@ class PaperBroker:
                     if order.remaining == fill.quantity:
                         open_orders.pop(order.client_id, None)
                     self._apply_fill(order, fill)
+
+    def _on_bar(self, bar: Bar) -> None:
+        """Bar model: marketable orders trade at this bar's open, then resting limits against its range."""
+        symbol = bar.symbol
+        open_orders = self.open_by_symbol.get(symbol)
+        if open_orders:
+            fills = self.fill_engine
+            instrument = self.books[symbol].instrument
+            pending = self._at_next_open
+            for order in list(open_orders.values()):
+                if not order.status.is_open:  # cancelled by a listener reacting to an earlier fill
+                    continue
+                if order.client_id in pending:
+                    pending.discard(order.client_id)
+                    fill = fills.fill_at_open(order, instrument, bar)
+                    if fill is not None:
+                        open_orders.pop(order.client_id, None)
+                        self._apply_fill(order, fill)
+                        continue
+                    if expires_unfilled(order):
+                        open_orders.pop(order.client_id, None)
+                        self._set(order, OrderStatus.EXPIRED, bar.start_ns, "IOC remainder")
+                        continue
+                fill = fills.fill_in_range(order, instrument, bar)
+                if fill is not None:
+                    open_orders.pop(order.client_id, None)
+                    self._apply_fill(order, fill)
+        self.bar_close[symbol] = bar.close
 
     # --- internals ------------------------------------------------------------------------------
     def _apply_fill(self, order: Order, fill: Fill) -> None:

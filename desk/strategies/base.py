@@ -8,6 +8,7 @@ makes a backtest of a strategy run the same code as its paper session.
 from __future__ import annotations
 
 from abc import ABC
+from collections.abc import Mapping
 from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar, Protocol
@@ -15,6 +16,9 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 from desk.strategies.params import Param, ParamValue
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
     from desk.book.l2 import OrderBook
     from desk.domain.events import Bar, Side, Trade
     from desk.domain.instruments import Instrument
@@ -60,6 +64,25 @@ class StrategyContext(Protocol):
     def log(self, message: str) -> None: ...
 
 
+class BarColumns(Protocol):
+    """Bars as int64 numpy columns (prices in ticks, volume in lots), for ``Strategy.vector_targets``."""
+
+    @property
+    def instrument(self) -> Instrument: ...
+    @property
+    def ts_ns(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def open(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def high(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def low(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def close(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def volume(self) -> npt.NDArray[np.int64]: ...
+
+
 class Strategy(ABC):  # noqa: B024 (every callback is optional)
     """Subclass, set ``name``/``doc``/``params``, override the callbacks you need."""
 
@@ -91,6 +114,20 @@ class Strategy(ABC):  # noqa: B024 (every callback is optional)
         if diff == 0:
             return None
         return self.ctx.market(Side.BUY if diff > 0 else Side.SELL, abs(diff), tag)
+
+    @classmethod
+    def vector_targets(cls, params: Mapping[str, ParamValue], bars: BarColumns) -> npt.NDArray[np.float64] | None:
+        """Optional fast path for sweeps: the same decisions as ``on_bar``, for a whole series at once.
+
+        Return one float per bar: the position to hold after deciding on that bar's close, as a signed fraction
+        of account value (1.0 all-in long, -0.5 half short, 0 flat), or NaN for "no decision here, keep what I
+        have". Element t may use bars 0..t only. Do not shift: the backtester executes element t at bar t+1's
+        open (the same bar-fill model as the event-driven run) and checks prefixes for look-ahead. Sizing follows
+        ``lots_for_notional(account_value * fraction, close)`` + ``move_to``, so a strategy whose ``on_bar`` sizes
+        that way gets identical results on both paths (tested for the built-ins that implement this). None (the
+        default): the strategy has no fast path and sweeps run it event by event.
+        """
+        return None
 
     def on_start(self) -> None:  # noqa: B027
         """Called when the strategy starts (or resumes after a restart)."""

@@ -1,12 +1,24 @@
-"""Moving-average crossover: long (or short) while the fast SMA is above (below) the slow SMA."""
+"""Moving-average crossover: long (or short) while the fast SMA is above (below) the slow SMA.
+
+The averages are compared exactly: running sums of integer ticks, ``fast_sum * slow`` against ``slow_sum * fast``,
+so a tie is a tie and the event-driven and vectorised versions (``vector_targets``) can never disagree through
+float rounding.
+"""
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from desk.domain.events import Bar
-from desk.strategies.base import Strategy, StrategyContext
-from desk.strategies.params import Param
+from desk.strategies.base import BarColumns, Strategy, StrategyContext
+from desk.strategies.params import Param, ParamValue
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 
 class MACrossover(Strategy):
@@ -21,31 +33,78 @@ class MACrossover(Strategy):
 
     def __init__(self, ctx: StrategyContext) -> None:
         super().__init__(ctx)
-        self.closes: deque[float] = deque(maxlen=int(self.p["slow"]))
+        self.closes: deque[int] = deque(maxlen=int(self.p["slow"]))  # ticks
+        self.periods = (int(self.p["fast"]), int(self.p["slow"]))
+        self.fast_sum = 0
+        self.slow_sum = 0
         self.last_sign = 0
+
+    def _resum(self) -> None:
+        values = list(self.closes)
+        self.fast_sum = sum(values[-self.periods[0] :])
+        self.slow_sum = sum(values)
 
     def on_bar(self, bar: Bar) -> None:
         fast, slow = int(self.p["fast"]), int(self.p["slow"])
         if fast >= slow:
             raise ValueError(f"fast ({fast}) must be below slow ({slow})")
-        if self.closes.maxlen != slow:
-            self.closes = deque(self.closes, maxlen=slow)
-        price = self.close_price(bar)
-        self.closes.append(price)
-        if len(self.closes) < slow:
+        closes = self.closes
+        if (fast, slow) != self.periods:  # parameters edited at runtime
+            self.closes = closes = deque(closes, maxlen=slow)
+            self.periods = (fast, slow)
+            self._resum()
+        n = len(closes)
+        if n == slow:
+            self.slow_sum -= closes[0]
+        if n >= fast:
+            self.fast_sum -= closes[n - fast]
+        ticks = bar.close
+        closes.append(ticks)
+        self.slow_sum += ticks
+        self.fast_sum += ticks
+        if n + 1 < slow:
             return
-        values = list(self.closes)
-        fast_ma = sum(values[-fast:]) / fast
-        slow_ma = sum(values) / slow
-        sign = (fast_ma > slow_ma) - (fast_ma < slow_ma)
+        diff = self.fast_sum * slow - self.slow_sum * fast
+        sign = (diff > 0) - (diff < 0)
         if sign == 0 or sign == self.last_sign:
             return
         first = self.last_sign == 0
         self.last_sign = sign
         if first and self.ctx.position() == 0:
             return  # act on crosses, not on the state found at start-up
+        price = self.close_price(bar)
         lots = self.lots_for_notional(float(self.ctx.account_value()) * float(self.p["position_size"]), price)
         if sign > 0:
             self.move_to(lots, "fast above slow")
         else:
             self.move_to(-lots if self.p["allow_short"] else 0, "fast below slow")
+
+    @classmethod
+    def vector_targets(cls, params: Mapping[str, ParamValue], bars: BarColumns) -> npt.NDArray[np.float64] | None:
+        fast, slow = int(params["fast"]), int(params["slow"])
+        if fast >= slow:
+            raise ValueError(f"fast ({fast}) must be below slow ({slow})")
+        close = bars.close
+        n = close.shape[0]
+        target = np.full(n, np.nan)
+        if n < slow:
+            return target
+        sums = np.empty(n + 1, dtype=np.int64)
+        sums[0] = 0
+        np.cumsum(close, out=sums[1:])
+        end = sums[slow:]  # sum of close[0..t] for t >= slow - 1
+        diff = (end - sums[slow - fast : n + 1 - fast]) * slow - (end - sums[: n + 1 - slow]) * fast
+        sign = np.zeros(n, dtype=np.int8)
+        sign[slow - 1 :] = np.sign(diff)
+        # The last non-zero sign before each bar (ties keep the previous state, as on_bar does).
+        where = np.where(sign != 0, np.arange(n), -1)
+        np.maximum.accumulate(where, out=where)
+        prev_idx = np.empty(n, dtype=np.int64)
+        prev_idx[0] = -1
+        prev_idx[1:] = where[:-1]
+        prev = np.where(prev_idx >= 0, sign[np.maximum(prev_idx, 0)], 0)
+        act = (sign != 0) & (prev != 0) & (sign != prev)
+        size = float(params["position_size"])
+        target[act & (sign > 0)] = size
+        target[act & (sign < 0)] = -size if params["allow_short"] else 0.0
+        return target

@@ -1,8 +1,9 @@
 """Runs strategy instances on engine events and isolates their failures.
 
 One ``StrategyRunner`` per desk. Each instance has its own bar builder (its own timeframe), a context bound to
-its symbol, and a state. Any exception a strategy raises moves that instance to ERROR, cancels its orders and is
-reported through ``on_state``; the desk and the other strategies carry on.
+its symbol, and a state. Bars come from that builder (trades) or, in backtests on OHLCV, as ``Bar`` events, which
+reach the instances whose timeframe matches. Any exception a strategy raises moves that instance to ERROR,
+cancels its orders and is reported through ``on_state``; the desk and the other strategies carry on.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from desk.bars import BarBuilder
 from desk.book.l2 import OrderBook
-from desk.domain.events import BookDelta, BookSnapshot, Event, Side, Trade
+from desk.domain.events import Bar, BookDelta, BookSnapshot, Event, Side, Trade
 from desk.domain.instruments import Instrument
 from desk.errors import UserError
 from desk.execution.gateway import OrderGateway
@@ -254,6 +255,10 @@ class StrategyRunner:
                     closed = inst.bars.on_trade(event)
                     if closed is not None and not _failed(inst):
                         self._call(inst, inst.strategy.on_bar, closed)
+            elif kind is Bar:
+                assert isinstance(event, Bar)
+                if inst.bars is not None and inst.bars.timeframe_s == event.timeframe_s:
+                    self._call(inst, inst.strategy.on_bar, event)
             if inst.strategy.timer_seconds > 0:
                 self._timer(inst, self.clock())
 
