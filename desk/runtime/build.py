@@ -8,6 +8,7 @@ from typing import Any
 
 from desk.config import Settings
 from desk.domain.instruments import Instrument
+from desk.errors import UserError
 from desk.execution.fees import FeeSchedule
 from desk.risk.alerts import AlertBus
 from desk.risk.limits import Limits
@@ -21,6 +22,11 @@ def build_trading_desk(
     from desk.risk.returns import parse_horizon
 
     trading = settings.trading
+    if trading.live_enabled:
+        raise UserError(
+            "trading.live_enabled = true: live order routing is not available in this build; expected false "
+            "(orders go to the paper broker)"
+        )
     desk = TradingDesk(
         instruments,
         venue=venue,
