@@ -19,7 +19,7 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
-from desk.indicators._scan import BLOCK
+from desk.indicators._scan import _GEMM_ROWS, BLOCK
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -27,7 +27,7 @@ FloatArray = npt.NDArray[np.float64]
 # (window - 1 inputs repeated per row) costs at most ~12%. Short rows keep the deviations d small, which is what
 # bounds the variance's rounding error.
 _ROW = 64
-_CHUNK = 16384  # inputs per chunk: the chunk's temporaries (a few arrays of 128 KiB) stay in L2
+_CHUNK = 16384  # inputs per chunk: temporaries of 128 KiB stay in L2; products stay under 1024 rows (see _scan)
 _EPS = float(np.finfo(np.float64).eps)
 
 # consume(start, ref, mean_dev, msq_dev, noise): outputs ``start .. start + mean_dev.size`` (output i covers the
@@ -106,7 +106,11 @@ def rolling(x: FloatArray, window: int, squares: bool, consume: Consumer) -> Non
         blocks = work.reshape(moments, k, blocks_per_row, BLOCK)
         totals = blocks @ col
         blocks[..., 1:, 0] += np.cumsum(totals[..., :-1], axis=-1)
-        np.matmul(work.reshape(-1, BLOCK), tri, out=prefix.reshape(-1, BLOCK))
+        for i in range(moments):  # products of <= 1024 rows: below OpenBLAS's threading threshold
+            flat_in = work[i].reshape(-1, BLOCK)
+            flat_out = prefix[i].reshape(-1, BLOCK)
+            for b0 in range(0, flat_in.shape[0], _GEMM_ROWS):
+                np.matmul(flat_in[b0 : b0 + _GEMM_ROWS], tri, out=flat_out[b0 : b0 + _GEMM_ROWS])
         # Window sums = differences of prefix sums, written over the (no longer needed) deviations.
         sums = work[..., :per_row]
         sums[..., 0] = prefix[..., window - 1]

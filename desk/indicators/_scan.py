@@ -12,10 +12,13 @@ of ``BLOCK`` values:
    ``T[j, i] = g * c**(i-j)`` gives every output.
 
 Every weight is a power of ``c`` in [0, 1] (positive), so the sums are as well conditioned as the plain loop.
-The work is two BLAS calls of ~2*b flops an element. Long series are processed in cache-sized chunks, each
-started from the previous chunk's last value, so the data crosses memory once in and once out, as in a
-compiled loop; callers that compute their input (RSI's gains) can produce it chunk by chunk with
-:func:`chunks` and never materialise it.
+The work is BLAS calls of ~2*b flops an element, on cache-sized chunks. :func:`filters` runs one or more
+recurrences over a stored input (EMA; MACD's two EMAs share the reads); :func:`smooth` takes inputs computed
+chunk by chunk (RSI's gains, ATR's true range), which are never stored whole.
+
+Cost, measured (benchmarks/bench_indicators.py): ~1.5-2 ns an element per series, against ~0.6-1.8 for TA-Lib's
+compiled loops. That is enough for an EMA at TA-Lib's speed but not for RSI and MACD within 2x, which would need
+a compiler (numba: docs/indicators.md).
 """
 
 from __future__ import annotations
@@ -30,8 +33,11 @@ FloatArray = npt.NDArray[np.float64]
 
 # 16 balances BLAS efficiency (wider blocks cost 2*b flops an element) against recursion depth.
 BLOCK = 16
-# Values per chunk: input, scratch and output chunks (3 x 256 KiB) stay in a 1 MiB L2 cache.
-CHUNK = 32768
+# Values per chunk: 1024 rows of 16. Besides keeping a chunk in L2, this keeps every BLAS call below OpenBLAS's
+# multithreading threshold (M*N*K <= 262144 for gemm): its threads stall for milliseconds on a loaded machine.
+CHUNK = 16384
+_GEMM_ROWS = CHUNK // 16
+_GEMV_ROWS = 16384  # matrix-vector products stay single-threaded well beyond this
 # Powers of c below this are flushed to zero: they cannot change a float64 sum of values of similar size, and
 # subnormal operands slow BLAS down by orders of magnitude.
 _FLUSH = 1e-290
@@ -75,14 +81,16 @@ class _Plan:
             prev = np.empty((m, nb), dtype=np.float64)
             prev[:, 0] = init
             if nb > 1:
-                ends = (z[:, :-1] @ self.ends)[:, :, 0]
+                ends = block_ends(z[:, :-1], self.ends)
                 ends[:, 0] += self.decay_b * init
                 child_out = np.empty_like(ends)
                 plan(self.child).run(ends, np.zeros(m), child_out)
                 prev[:, 1:] = child_out
             prev *= self.carry
             z[:, :, 0] += prev
-            np.matmul(z, self.toeplitz, out=out[:, :full].reshape(m, nb, b))
+            blocks_out = out[:, :full].reshape(m, nb, b)
+            for r0 in range(0, nb, _GEMM_ROWS):
+                np.matmul(z[:, r0 : r0 + _GEMM_ROWS], self.toeplitz, out=blocks_out[:, r0 : r0 + _GEMM_ROWS])
             last = out[:, full - 1]
         else:
             last = init
@@ -90,6 +98,15 @@ class _Plan:
         if tail:
             own = (u[:, None, full:] @ self.toeplitz[:, :tail, :tail])[:, 0, :]
             out[:, full:] = own + last[:, None] * self.powers[:, 1 : tail + 1]
+
+
+def block_ends(z: FloatArray, weights: FloatArray) -> FloatArray:
+    """``(z @ weights)[..., 0]`` for blocks ``z`` (m x rows x b), in slices small enough to stay single-threaded."""
+    m, rows, _ = z.shape
+    out = np.empty((m, rows), dtype=np.float64)
+    for r0 in range(0, rows, _GEMV_ROWS):
+        out[:, r0 : r0 + _GEMV_ROWS] = (z[:, r0 : r0 + _GEMV_ROWS] @ weights)[:, :, 0]
+    return out
 
 
 @lru_cache(maxsize=256)
@@ -147,7 +164,7 @@ def smooth(
                 break
             sc = buf[:, : stop - start]
             produce(start, stop, sc)
-            ends[:, start // b : (start + full) // b] = (sc[:, :full].reshape(m, -1, b) @ pl.ends)[:, :, 0]
+            ends[:, start // b : (start + full) // b] = block_ends(sc[:, :full].reshape(m, -1, b), pl.ends)
         head = np.ascontiguousarray(ends[:, :-1])
         head[:, 0] += pl.decay_b * prev[:, 0]
         carried = np.empty_like(head)
@@ -180,6 +197,63 @@ def chunks(n: int) -> Iterator[tuple[int, int]]:
         yield start, min(n, start + CHUNK)
 
 
+def filters(
+    u: FloatArray,
+    params: Params,
+    init: Sequence[float],
+    consume: Consumer | None = None,
+    out: FloatArray | None = None,
+) -> None:
+    """Runs one recurrence per (c, g) pair of ``params`` over the same stored input ``u`` (1-D), from ``init``
+    (one value per pair), handing outputs to ``consume`` chunk by chunk or writing them into ``out`` (pairs x n).
+
+    Like :func:`smooth`, but the block sums are read straight from ``u`` (no copy), and the pairs share every
+    read of ``u``: MACD's two EMAs cost one pass over the closes.
+    """
+    pl = plan(tuple((float(c), float(g)) for c, g in params))
+    q = len(init)
+    n = u.shape[0]
+    b = BLOCK
+    nb = n // b
+    full = nb * b
+    last = np.asarray(init, dtype=np.float64)
+    if nb:
+        z = u[:full].reshape(1, nb, b)
+        weights = np.ascontiguousarray(pl.ends[:, :, 0].T)[None]  # (1, b, q): every pair's block-end weights
+        prev = np.empty((q, nb), dtype=np.float64)
+        prev[:, 0] = last
+        if nb > 1:
+            head = np.empty((q, nb - 1), dtype=np.float64)
+            for r0 in range(0, nb - 1, _GEMV_ROWS):
+                r1 = min(nb - 1, r0 + _GEMV_ROWS)
+                head[:, r0:r1] = (z[:, r0:r1] @ weights)[0].T
+            head[:, 0] += pl.decay_b * last
+            carried = np.empty_like(head)
+            plan(pl.child).run(head, np.zeros(q), carried)
+            prev[:, 1:] = carried
+        prev *= pl.carry
+        scratch = np.empty((q, min(nb, _GEMM_ROWS), b), dtype=np.float64)
+        ybuf = np.empty_like(scratch) if out is None else scratch
+        for r0 in range(0, nb, _GEMM_ROWS):
+            r1 = min(nb, r0 + _GEMM_ROWS)
+            sc = scratch[:, : r1 - r0]
+            sc[:] = z[:, r0:r1]
+            sc[:, :, 0] += prev[:, r0:r1]
+            yc = ybuf[:, : r1 - r0] if out is None else out[:, r0 * b : r1 * b].reshape(q, r1 - r0, b)
+            np.matmul(sc, pl.toeplitz, out=yc)
+            if consume is not None:
+                consume(r0 * b, r1 * b, yc.reshape(q, -1))
+        last = (yc[:, -1, -1]).copy()
+    tail = n - full
+    if tail:
+        own = (u[None, None, full:] @ pl.toeplitz[:, :tail, :tail])[:, 0, :]
+        y_tail = own + last[:, None] * pl.powers[:, 1 : tail + 1]
+        if out is not None:
+            out[:, full:] = y_tail
+        if consume is not None:
+            consume(full, n, y_tail)
+
+
 def linear_filter(
     u: FloatArray, c: float, g: float = 1.0, init: float = 0.0, out: FloatArray | None = None
 ) -> FloatArray:
@@ -190,9 +264,5 @@ def linear_filter(
     """
     n = u.shape[0]
     result = np.empty(n, dtype=np.float64) if out is None else out
-
-    def produce(start: int, stop: int, buf: FloatArray) -> None:
-        buf[0] = u[start:stop]
-
-    smooth(n, ((c, g),), (init,), produce, out=result.reshape(1, n))
+    filters(u, ((c, g),), (init,), out=result.reshape(1, n))
     return result

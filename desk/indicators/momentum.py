@@ -89,15 +89,11 @@ def macd(
     slow_seed = float(np.mean(arr[:slow_n]))
     line[start] = fast_seed - slow_seed
 
-    def produce(first: int, stop: int, buf: FloatArray) -> None:
-        buf[0] = arr[start + 1 + first : start + 1 + stop]
-        buf[1] = buf[0]
-
     def consume(first: int, stop: int, emas: FloatArray) -> None:
         np.subtract(emas[0], emas[1], out=line[start + 1 + first : start + 1 + stop])
 
     params = ((1.0 - fast_alpha, fast_alpha), (1.0 - slow_alpha, slow_alpha))
-    _scan.smooth(size - start - 1, params, (fast_seed, slow_seed), produce, consume)
+    _scan.filters(arr[start + 1 :], params, (fast_seed, slow_seed), consume)
     ema_seeded(line, lookback, signal_n, float(np.mean(line[start : lookback + 1])), sig)
     line[start:lookback] = np.nan
     np.subtract(line[lookback:], sig[lookback:], out=hist[lookback:])
