@@ -2,12 +2,16 @@
 
 Why not ``Instrument.price_to_ticks``: it goes through ``Decimal`` (about 1.5 us a call), and a depth message
 carries many levels. Venues send fixed-point text (``"0.35130000"``), so the digits with the dot removed are an
-exact integer ``value * 10**D``; one ``int()`` and one ``divmod`` by a per-``D`` constant give the grid count.
-Anything else (exponents, ``Decimal`` objects, odd forms) falls back to the exact ``Decimal`` path, so the fast
-path never changes a result, only its cost.
+exact integer ``value * 10**D``. When the grid step is a power of ten, ``10**-k`` (almost every venue grid), the
+count is those digits scaled by a power of ten: ``"0.5"`` on a 0.01 grid is ``5 * 10``, ``"16324.00000000"``
+is ``divmod(1632400000000, 10**6)`` with a zero remainder (a non-zero one means off the grid). Other steps (0.25,
+5) take one ``divmod`` by a per-``D`` constant. Texts whose digits could be misread (minus signs, underscores,
+exponents, trailing spaces) fall back to the exact ``Decimal`` path, so the fast paths never change a result,
+only its cost (tests/unit/test_venue_numbers.py checks them against ``Decimal``).
 
-Each parser also remembers recent texts (bounded, cleared when full): prices near the touch and the removal
-size ``"0.00000000"`` repeat constantly on a live stream, and a dict hit costs a tenth of a parse.
+Each parser also remembers recent texts in ``cache`` (bounded, cleared when full): prices near the touch and
+the removal size ``"0.00000000"`` repeat constantly on a live stream, and a dict hit costs a tenth of a parse.
+Hot loops may look ``cache`` up themselves and call the parser only on a miss.
 """
 
 from __future__ import annotations
@@ -18,11 +22,21 @@ from fractions import Fraction
 
 from desk.domain.instruments import OffGridError, to_decimal
 
+_POW10: tuple[int, ...] = tuple(10**i for i in range(64))
+
+
+def _power_of_ten_decimals(step: Decimal) -> int | None:
+    """``k`` when ``step == 10**-k`` (k >= 0), else None."""
+    sign, digits, exponent = step.normalize().as_tuple()
+    if sign or digits != (1,) or not isinstance(exponent, int) or exponent > 0 or -exponent >= len(_POW10):
+        return None
+    return -exponent
+
 
 class GridParser:
     """Parses one instrument's prices (or sizes) onto its grid of ``step``."""
 
-    __slots__ = ("_by_decimals", "_cache", "_step", "_what")
+    __slots__ = ("_by_decimals", "_decimals", "_step", "_what", "cache")
 
     CACHE_LIMIT = 8192
 
@@ -31,8 +45,9 @@ class GridParser:
             raise ValueError(f"{what} step {step} must be positive")
         self._step = step
         self._what = what
+        self._decimals = _power_of_ten_decimals(step)
         self._by_decimals: dict[int, tuple[int, int]] = {}
-        self._cache: dict[str, int] = {}
+        self.cache: dict[str, int] = {}
 
     def _scale(self, decimals: int) -> tuple[int, int]:
         # ticks = digits / (step * 10**decimals) = digits * q / p with p/q the reduced fraction.
@@ -42,26 +57,39 @@ class GridParser:
         return scale
 
     def __call__(self, text: str) -> int:
-        hit = self._cache.get(text)
+        return self.parse(text)
+
+    def parse(self, text: str) -> int:
+        """``parser.parse`` is the same as ``parser(text)``; as a bound method it is cheaper to call in hot loops
+        (an instance ``__call__`` goes through a slower type-slot dispatch)."""
+        hit = self.cache.get(text)
         if hit is not None:
             return hit
-        dot = text.find(".")
+        whole, _, frac = text.partition(".")
         try:
-            if dot < 0:
-                decimals = 0
-                digits = int(text)
-            else:
-                decimals = len(text) - dot - 1
-                digits = int(text[:dot] + text[dot + 1 :])
+            digits = int(whole + frac)
         except ValueError:
             return self.exact(text)
-        if digits < 0 or text[0] in " +_" or "_" in text:
+        # int() is lenient: signs, underscores and surrounding whitespace. A sign or space before the digits
+        # cannot change the value; a minus, an underscore or trailing whitespace could (the decimals would be
+        # miscounted), so those texts take the Decimal path.
+        if digits < 0 or "_" in text or text[-1] not in "0123456789":
             return self.exact(text)
-        scale = self._by_decimals.get(decimals) or self._scale(decimals)
-        count, rem = divmod(digits * scale[0], scale[1])
-        if rem:
-            raise OffGridError(f"{self._what} {text} is not a multiple of {self._step}")
-        cache = self._cache
+        k = self._decimals
+        n = len(frac)
+        if k is not None:
+            if n <= k:
+                count = digits * _POW10[k - n]
+            else:
+                count, rem = divmod(digits, _POW10[n - k])
+                if rem:
+                    raise OffGridError(f"{self._what} {text} is not a multiple of {self._step}")
+        else:
+            scale = self._by_decimals.get(n) or self._scale(n)
+            count, rem = divmod(digits * scale[0], scale[1])
+            if rem:
+                raise OffGridError(f"{self._what} {text} is not a multiple of {self._step}")
+        cache = self.cache
         if len(cache) >= self.CACHE_LIMIT:
             cache.clear()
         cache[text] = count
