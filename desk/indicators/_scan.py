@@ -12,9 +12,9 @@ of ``BLOCK`` values:
    ``T[j, i] = g * c**(i-j)`` gives every output.
 
 Every weight is a power of ``c`` in [0, 1] (positive), so the sums are as well conditioned as the plain loop.
-The work is BLAS calls of ~2*b flops an element, on cache-sized chunks. :func:`filters` runs one or more
-recurrences over a stored input (EMA; MACD's two EMAs share the reads); :func:`smooth` takes inputs computed
-chunk by chunk (RSI's gains, ATR's true range), which are never stored whole.
+The work is BLAS calls of ~2*b flops an element, on cache-sized chunks. :func:`filters` runs recurrences over a
+stored input and writes a weighted sum of them (EMA; MACD's line = fast EMA - slow EMA in one product);
+:func:`smooth` takes inputs computed chunk by chunk (RSI's gains, ATR's true range), never stored whole.
 
 Cost, measured (benchmarks/bench_indicators.py): ~1.5-2 ns an element per series, against ~0.6-1.8 for TA-Lib's
 compiled loops. That is enough for an EMA at TA-Lib's speed but not for RSI and MACD within 2x, which would need
@@ -36,7 +36,7 @@ BLOCK = 16
 # Values per chunk: 1024 rows of 16. Besides keeping a chunk in L2, this keeps every BLAS call below OpenBLAS's
 # multithreading threshold (M*N*K <= 262144 for gemm): its threads stall for milliseconds on a loaded machine.
 CHUNK = 16384
-_GEMM_ROWS = CHUNK // 16
+_GEMM_ROWS = CHUNK // BLOCK
 _GEMV_ROWS = 16384  # matrix-vector products stay single-threaded well beyond this
 # Powers of c below this are flushed to zero: they cannot change a float64 sum of values of similar size, and
 # subnormal operands slow BLAS down by orders of magnitude.
@@ -197,61 +197,88 @@ def chunks(n: int) -> Iterator[tuple[int, int]]:
         yield start, min(n, start + CHUNK)
 
 
+@lru_cache(maxsize=256)
+def _combined(params: Params, weights: tuple[float, ...]) -> FloatArray:
+    """``M`` for :func:`filters`: rows 0..b-1 map a block of inputs to ``sum_i w_i * (own response of filter i)``,
+    row b + i maps the value of filter i just before the block to its share ``w_i * c_i**(j+1)`` of output j."""
+    pl = plan(params)
+    q = len(weights)
+    w = np.asarray(weights, dtype=np.float64)
+    m = np.empty((BLOCK + q, BLOCK), dtype=np.float64)
+    m[:BLOCK] = np.tensordot(w, np.broadcast_to(pl.toeplitz, (q, BLOCK, BLOCK)), axes=1)
+    m[BLOCK:] = w[:, None] * np.broadcast_to(pl.powers[:, 1:], (q, BLOCK))
+    m.flags.writeable = False
+    return m
+
+
 def filters(
     u: FloatArray,
     params: Params,
     init: Sequence[float],
-    consume: Consumer | None = None,
-    out: FloatArray | None = None,
+    weights: Sequence[float],
+    out: FloatArray,
 ) -> None:
-    """Runs one recurrence per (c, g) pair of ``params`` over the same stored input ``u`` (1-D), from ``init``
-    (one value per pair), handing outputs to ``consume`` chunk by chunk or writing them into ``out`` (pairs x n).
+    """Writes into ``out`` (1-D, as long as ``u``) the combination ``sum_i weights[i] * y_i`` of the recurrences
+    ``y_i[t] = c_i * y_i[t-1] + g_i * u[t]`` (one per (c, g) pair of ``params``, ``y_i[-1] = init[i]``) over the
+    same stored input ``u``. EMA: one pair, weight 1. MACD line: the fast and slow EMAs, weights 1 and -1.
 
-    Like :func:`smooth`, but the block sums are read straight from ``u`` (no copy), and the pairs share every
-    read of ``u``: MACD's two EMAs cost one pass over the closes.
+    Block sums are read straight from ``u``; then, chunk by chunk, each block and the filters' values just before
+    it go through one matrix product that yields the combination directly: one read of ``u``, one write of
+    ``out``, however many filters are combined.
     """
-    pl = plan(tuple((float(c), float(g)) for c, g in params))
+    key = tuple((float(c), float(g)) for c, g in params)
+    pl = plan(key)
     q = len(init)
     n = u.shape[0]
     b = BLOCK
     nb = n // b
     full = nb * b
+    wts = tuple(float(w) for w in weights)
     last = np.asarray(init, dtype=np.float64)
     if nb:
         z = u[:full].reshape(1, nb, b)
-        weights = np.ascontiguousarray(pl.ends[:, :, 0].T)[None]  # (1, b, q): every pair's block-end weights
-        prev = np.empty((q, nb), dtype=np.float64)
-        prev[:, 0] = last
-        if nb > 1:
-            head = np.empty((q, nb - 1), dtype=np.float64)
-            for r0 in range(0, nb - 1, _GEMV_ROWS):
-                r1 = min(nb - 1, r0 + _GEMV_ROWS)
-                head[:, r0:r1] = (z[:, r0:r1] @ weights)[0].T
-            head[:, 0] += pl.decay_b * last
-            carried = np.empty_like(head)
-            plan(pl.child).run(head, np.zeros(q), carried)
-            prev[:, 1:] = carried
-        prev *= pl.carry
-        scratch = np.empty((q, min(nb, _GEMM_ROWS), b), dtype=np.float64)
-        ybuf = np.empty_like(scratch) if out is None else scratch
-        for r0 in range(0, nb, _GEMM_ROWS):
-            r1 = min(nb, r0 + _GEMM_ROWS)
-            sc = scratch[:, : r1 - r0]
-            sc[:] = z[:, r0:r1]
-            sc[:, :, 0] += prev[:, r0:r1]
-            yc = ybuf[:, : r1 - r0] if out is None else out[:, r0 * b : r1 * b].reshape(q, r1 - r0, b)
-            np.matmul(sc, pl.toeplitz, out=yc)
-            if consume is not None:
-                consume(r0 * b, r1 * b, yc.reshape(q, -1))
-        last = (yc[:, -1, -1]).copy()
+        # Every filter's value at the end of every block: own block sums, then the block-level recurrence.
+        end_weights = np.ascontiguousarray(pl.ends[:, :, 0].T)[None]  # (1, b, q)
+        ends = np.empty((q, nb), dtype=np.float64)
+        step = _GEMV_ROWS if q == 1 else _GEMM_ROWS  # q > 1 is a matrix product: keep it single-threaded
+        for r0 in range(0, nb, step):
+            r1 = min(nb, r0 + step)
+            ends[:, r0:r1] = (z[:, r0:r1] @ end_weights)[0].T
+        ends[:, 0] += pl.decay_b * last
+        at_end = np.empty_like(ends)
+        plan(pl.child).run(ends, np.zeros(q), at_end)
+        before = np.empty((nb, q), dtype=np.float64)  # value of each filter just before each block
+        before[0] = last
+        before[1:] = at_end[:, :-1].T
+        last = at_end[:, -1].copy()
+        blocks_out = out[:full].reshape(nb, b)
+        if q == 1:
+            # One filter: the carried value enters as an extra input at the block's start (times c / g, which
+            # the Toeplitz matrix turns into c**(j+1)): the cheapest form (a copy, a strided add, one product).
+            toeplitz = pl.toeplitz[0] * wts[0]
+            carried = before[:, 0] * float(pl.carry[0, 0])
+            scratch = np.empty((min(nb, _GEMM_ROWS), b), dtype=np.float64)
+            for r0 in range(0, nb, _GEMM_ROWS):
+                r1 = min(nb, r0 + _GEMM_ROWS)
+                sc = scratch[: r1 - r0]
+                sc[:] = z[0, r0:r1]
+                sc[:, 0] += carried[r0:r1]
+                np.matmul(sc, toeplitz, out=blocks_out[r0:r1])
+        else:
+            # Several filters: the carried values ride along as extra columns of an augmented block.
+            m = _combined(key, wts)
+            aug = np.empty((min(nb, _GEMM_ROWS), b + q), dtype=np.float64)
+            for r0 in range(0, nb, _GEMM_ROWS):
+                r1 = min(nb, r0 + _GEMM_ROWS)
+                a = aug[: r1 - r0]
+                a[:, :b] = z[0, r0:r1]
+                a[:, b:] = before[r0:r1]
+                np.matmul(a, m, out=blocks_out[r0:r1])
     tail = n - full
     if tail:
         own = (u[None, None, full:] @ pl.toeplitz[:, :tail, :tail])[:, 0, :]
-        y_tail = own + last[:, None] * pl.powers[:, 1 : tail + 1]
-        if out is not None:
-            out[:, full:] = y_tail
-        if consume is not None:
-            consume(full, n, y_tail)
+        each = own + last[:, None] * pl.powers[:, 1 : tail + 1]
+        out[full:] = np.asarray(wts) @ each
 
 
 def linear_filter(
@@ -264,5 +291,5 @@ def linear_filter(
     """
     n = u.shape[0]
     result = np.empty(n, dtype=np.float64) if out is None else out
-    filters(u, ((c, g),), (init,), out=result.reshape(1, n))
+    filters(u, ((c, g),), (init,), (1.0,), result)
     return result

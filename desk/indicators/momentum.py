@@ -89,11 +89,8 @@ def macd(
     slow_seed = float(np.mean(arr[:slow_n]))
     line[start] = fast_seed - slow_seed
 
-    def consume(first: int, stop: int, emas: FloatArray) -> None:
-        np.subtract(emas[0], emas[1], out=line[start + 1 + first : start + 1 + stop])
-
     params = ((1.0 - fast_alpha, fast_alpha), (1.0 - slow_alpha, slow_alpha))
-    _scan.filters(arr[start + 1 :], params, (fast_seed, slow_seed), consume)
+    _scan.filters(arr[start + 1 :], params, (fast_seed, slow_seed), (1.0, -1.0), line[start + 1 :])
     ema_seeded(line, lookback, signal_n, float(np.mean(line[start : lookback + 1])), sig)
     line[start:lookback] = np.nan
     np.subtract(line[lookback:], sig[lookback:], out=hist[lookback:])
