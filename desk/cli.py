@@ -34,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "desk.commands.risk_var",
     "desk.commands.chan",
     "desk.commands.venues",
+    "desk.commands.backtest",
 )
 
 _debug = False

@@ -52,6 +52,10 @@ def run(
     speed: Annotated[float | None, typer.Option("--speed", help="Simulated seconds per second (sim).")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed of the simulated market.")] = None,
     journal: JournalOpt = None,
+    record: Annotated[
+        Path | None,
+        typer.Option("--record", help="Record the session to DIR for `desk backtest --parity DIR` (journal in DIR)."),
+    ] = None,
     json_out: JsonOpt = False,
     config: ConfigOpt = None,
     profile: ProfileOpt = None,
@@ -75,8 +79,11 @@ def run(
         params=params,
         duration=duration,
         bar_seconds=bar_seconds,
-        journal_path=_journal_path(settings, journal),
+        journal_path=record / "journal.db"
+        if record is not None and journal is None
+        else _journal_path(settings, journal),
         json_out=json_out,
+        record=record,
     )
     raise typer.Exit(code)
 

@@ -57,6 +57,7 @@ def run_headless(
     bar_seconds: int | None,
     journal_path: Path,
     json_out: bool,
+    record: Path | None = None,
 ) -> int:
     symbols = list(dict.fromkeys([*settings.market.symbols, symbol]))
     feed = build_feed(settings, symbols)
@@ -64,7 +65,14 @@ def run_headless(
         raise UserError(f"unknown symbol {symbol!r}: expected one of {', '.join(feed.instruments)}")
     if len(strategies) > 1 and params:
         raise UserError("--param with several --strategy flags is ambiguous: expected one strategy per run")
+    session = None
+    if record is not None:  # a session for `desk backtest --parity`: the feed's batches + what to replay them with
+        from desk.backtest.parity import SessionRecorder
+
+        session = SessionRecorder(record, feed.venue, feed.instruments, settings)
     desk, monitor = build_trading_desk(settings, feed.instruments, feed.venue, journal_path)
+    if session is not None:
+        session.attach(desk, journal_path)
     out = _Printer(json_out)
     logging.getLogger("desk.alerts").propagate = False  # alerts are printed as lines of their own
     monitor.alerts.listeners.append(
@@ -94,10 +102,13 @@ def run_headless(
         )
         for key in keys:
             desk.start_strategy(key, source="cli")
-        asyncio.run(_main(desk, monitor, feed, out, duration, settings.risk.var_interval_s))
+        sink = session.wrap(desk.engine.on_events) if session is not None else desk.engine.on_events
+        asyncio.run(_main(desk, monitor, feed, out, duration, settings.risk.var_interval_s, sink))
     finally:
         summary = desk.summary()
         desk.close()
+        if session is not None:
+            session.close()
     out.emit("summary", json.dumps(summary), **summary)
     return 0
 
@@ -170,7 +181,13 @@ async def _var_loop(monitor: RiskMonitor, interval: float) -> None:
 
 
 async def _main(
-    desk: TradingDesk, monitor: RiskMonitor, feed: Any, out: _Printer, duration: float | None, var_interval: float
+    desk: TradingDesk,
+    monitor: RiskMonitor,
+    feed: Any,
+    out: _Printer,
+    duration: float | None,
+    var_interval: float,
+    sink: Any = None,
 ) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -178,7 +195,7 @@ async def _main(
         loop.add_signal_handler(sig, stop.set)
     control = ControlServer(locations.control_socket(), control_handler(desk, monitor))
     await control.start()
-    task = asyncio.create_task(feed.run(desk.engine.on_events))
+    task = asyncio.create_task(feed.run(sink if sink is not None else desk.engine.on_events))
     var_task = asyncio.create_task(_var_loop(monitor, var_interval))
     started = time.monotonic()
     try:
