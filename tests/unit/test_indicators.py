@@ -281,6 +281,8 @@ def test_million_points_within_1e9_of_loops() -> None:
     assert_close(ind.ema(close, 20), ema_ref(x, 20))
     assert_close(ind.rsi(close, 14), rsi_ref(x, 14))
     assert_close(ind.atr(high, low, close, 14), atr_ref(high.tolist(), low.tolist(), x, 14))
+    for got, want in zip(ind.macd(close), macd_ref(x, 12, 26, 9), strict=True):
+        assert_close(got, want, atol=1e-12 * float(close.max()))  # MACD crosses 0: tolerance at the price
 
 
 # ---------------------------------------------------------------------------------------------- TA-Lib

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 import warnings
 from collections.abc import Iterator
 
@@ -227,3 +229,9 @@ def test_trades_accept_objects() -> None:
 
     t = Trades.from_records([Closed(), Closed()])
     assert len(t) == 2 and t.side.tolist() == [1, 1] and t.ret.tolist() == [0.1, 0.1]
+
+
+def test_importing_desk_backtest_is_free() -> None:
+    code = "import sys, desk.backtest; print('numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
