@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
 
@@ -9,10 +11,21 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def series(values: npt.ArrayLike, name: str = "x") -> FloatArray:
-    """The input as a 1-D float64 array (a view when it already is one)."""
+    """The input as a 1-D float64 array of finite values (a view when it already is one).
+
+    NaN and inf are refused rather than propagated: the blocked products would spread one NaN to the outputs of
+    its whole block (values before it included) and every later one. The check is a single sum (any NaN or inf
+    makes it non-finite); only then is the first offending index looked up, for the message.
+    """
     arr = np.asarray(values, dtype=np.float64)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = float(np.sum(arr))
+    if not math.isfinite(total):
+        bad = np.flatnonzero(~np.isfinite(arr))
+        if bad.size:
+            raise ValueError(f"{name} must be finite, got {arr[bad[0]]} at index {bad[0]}")
     return arr
 
 

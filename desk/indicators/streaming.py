@@ -1,8 +1,9 @@
 """Streaming indicators: one value in per tick, the same number out as the vectorised function at that index.
 
-Pure Python floats (a numpy scalar costs more than the arithmetic here). Each class has ``update(...)``
-returning the new value (a tuple for multi-output indicators) or None during the warm-up, ``value`` (the last
-result, None until ready) and ``ready``. Warm-up lengths, seeds and recursions are those of
+Pure Python floats (a numpy scalar costs more than the arithmetic here). A NaN or infinite input raises
+ValueError instead of poisoning the state for good (same rule as the vectorised functions). Each class has
+``update(...)`` returning the new value (a tuple for multi-output indicators) or None during the warm-up,
+``value`` (the last result, None until ready) and ``ready``. Warm-up lengths, seeds and recursions are those of
 :mod:`desk.indicators.moving`, :mod:`.momentum` and :mod:`.volatility`; the tests hold every class to 1e-9
 relative of its vectorised twin on long random series.
 """
@@ -15,6 +16,12 @@ from collections import deque
 
 from desk.indicators import _validate
 from desk.indicators.momentum import RSI_FLAT
+
+_INF = math.inf
+
+
+def _refuse(value: float) -> None:
+    raise ValueError(f"indicator input must be finite, got {value!r}")
 
 
 class SMA:
@@ -35,6 +42,8 @@ class SMA:
         return self.value is not None
 
     def update(self, x: float) -> float | None:
+        if not -_INF < x < _INF:
+            _refuse(x)
         buf = self._buf
         if len(buf) == self.period:
             self._sum -= buf[0]
@@ -68,6 +77,8 @@ class EMA:
         return self.value is not None
 
     def update(self, x: float) -> float | None:
+        if not -_INF < x < _INF:
+            _refuse(x)
         if self.value is not None:
             self.value = self._decay * self.value + self._alpha * x
             return self.value
@@ -97,6 +108,8 @@ class RSI:
         return self.value is not None
 
     def update(self, x: float) -> float | None:
+        if not -_INF < x < _INF:
+            _refuse(x)
         prev = self._prev
         self._prev = x
         if prev is None:
@@ -141,6 +154,8 @@ class MACD:
         return self.value is not None
 
     def update(self, x: float) -> tuple[float, float, float] | None:
+        if not -_INF < x < _INF:
+            _refuse(x)
         if self._slow.value is None:
             self._buf.append(x)
             if len(self._buf) < self.slow:
@@ -227,6 +242,8 @@ class Bollinger:
         return self.value is not None
 
     def update(self, x: float) -> tuple[float, float, float] | None:
+        if not -_INF < x < _INF:
+            _refuse(x)
         moments = self._window.push(x)
         if moments is None:
             return None
@@ -251,6 +268,8 @@ class ZScore:
         return self.value is not None
 
     def update(self, x: float) -> float | None:
+        if not -_INF < x < _INF:
+            _refuse(x)
         moments = self._window.push(x)
         if moments is None:
             return None
@@ -276,6 +295,8 @@ class ATR:
         return self.value is not None
 
     def update(self, high: float, low: float, close: float) -> float | None:
+        if not (-_INF < high < _INF and -_INF < low < _INF and -_INF < close < _INF):
+            _refuse(next(v for v in (high, low, close) if not -_INF < v < _INF))
         prev = self._prev_close
         self._prev_close = close
         if prev is None:

@@ -226,6 +226,10 @@ def test_period_one() -> None:
         (lambda: ind.atr([1.0, 2.0], [1.0], [1.0, 2.0], 2), "same length"),
         (lambda: ind.SMA(0), "period must be >= 1"),
         (lambda: ind.MACD(5, 5), "fast period must be < slow period"),
+        (lambda: ind.ema([1.0, math.nan, 2.0], 2), "x must be finite, got nan at index 1"),
+        (lambda: ind.atr([1.0, 2.0], [1.0, -math.inf], [1.0, 2.0], 1), "low must be finite"),
+        (lambda: ind.RSI(3).update(math.inf), "must be finite"),
+        (lambda: ind.ATR(3).update(1.0, math.nan, 1.0), "must be finite, got nan"),
     ],
 )
 def test_bad_arguments(call: object, message: str) -> None:
