@@ -51,12 +51,13 @@ def rsi(x: npt.ArrayLike, period: int = 14) -> FloatArray:
     def consume(start: int, stop: int, avg: FloatArray) -> None:
         dest = out[n + 1 + start : n + 1 + stop]
         with np.errstate(divide="ignore", invalid="ignore"):
-            np.divide(avg[0], avg[1], out=dest)
-        dest *= 100.0
+            np.divide(avg[0], avg[1], out=dest)  # row 0 is 100 x the average gain
         if np.count_nonzero(avg[1]) != dest.size:
             dest[avg[1] == 0.0] = RSI_FLAT
 
-    _scan.smooth(size - n - 1, (((n - 1) / n, 1.0 / n),), (seed_gain, seed_move), produce, consume)
+    decay = (n - 1) / n
+    params = ((decay, 100.0 / n), (decay, 1.0 / n))
+    _scan.smooth(size - n - 1, params, (100.0 * seed_gain, seed_move), produce, consume)
     return out
 
 
