@@ -18,7 +18,7 @@ import contextlib
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from msgspec.structs import replace
 from decimal import Decimal
 from fractions import Fraction
 
