@@ -182,7 +182,7 @@ def _stages(frames: list[bytes], chunks: list[tuple[int, list[bytes]]]) -> list[
         ("typed msgspec decode (depthUpdate Struct)", 1e6 / _rate(typed_decode, n)),
         ("text -> integer ticks/lots, level tuples", 1e6 / _rate(parse_levels, n)),
         ("health counters (FeedHealth.message)", 1e6 / _rate(health, n)),
-        ("BookDelta construction (frozen dataclass)", 1e6 / _rate(make_deltas, n)),
+        ("BookDelta construction (frozen Struct)", 1e6 / _rate(make_deltas, n)),
         ("OrderBook.apply_delta + crossed check", 1e6 / _rate(apply, n)),
     ]
 
