@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from desk.errors import RuntimeFailure
+from desk.errors import RuntimeFailure, UserError
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -59,6 +59,8 @@ class ControlServer:
                 if not isinstance(request, dict):
                     raise ValueError("expected a JSON object")
                 response = self.handler(request)
+            except UserError as exc:  # a bad value in the request: its message is already one clear line
+                response = {"ok": False, "error": str(exc), "user_error": True}
             except Exception as exc:  # a bad request must not take the desk down
                 response = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
             writer.write(json.dumps(response, default=str).encode() + b"\n")

@@ -17,17 +17,112 @@ def register(app: typer.Typer) -> None:
     app.command("resume")(resume)
     app.command("liquidate")(liquidate)
     app.command("risk")(risk)
+    app.command("order")(order)
+    app.command("cancel")(cancel)
+    app.command("status")(status)
+    strategy_app = typer.Typer(help="Control strategies in the running desk.", no_args_is_help=True)
+    strategy_app.command("list")(strategy_list)
+    strategy_app.command("add")(strategy_add)
+    for action in ("start", "pause", "stop"):
+        strategy_app.command(action)(_strategy_action(action))
+    strategy_app.command("params")(strategy_params)
+    app.add_typer(strategy_app, name="strategy")
 
 
-def _send(cmd: str) -> dict[str, Any]:
+def _send(cmd: str, **fields: Any) -> dict[str, Any]:
     from desk import locations
     from desk.control import send_command
-    from desk.errors import RuntimeFailure
+    from desk.errors import RuntimeFailure, UserError
 
-    response = send_command(locations.control_socket(), {"cmd": cmd})
+    response = send_command(locations.control_socket(), {"cmd": cmd, **fields})
+    if not response.get("ok") and response.get("user_error"):
+        raise UserError(f"the desk refused {cmd}: {response.get('error')}")  # a bad value: exit 2
     if not response.get("ok"):
         raise RuntimeFailure(f"the desk refused {cmd}: {response.get('error', 'no reason given')}")
     return response
+
+
+def order(
+    side: Annotated[str, typer.Argument(help="buy or sell")],
+    symbol: Annotated[str, typer.Argument(help="Desk symbol, e.g. BTC-USD.")],
+    quantity: Annotated[str, typer.Argument(help="Quantity in base units, on the lot grid.")],
+    price: Annotated[str | None, typer.Option("--price", help="Limit price (omit for a market order).")] = None,
+    yes: YesOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Send a manual order to the running desk (risk-checked like any other; asks first)."""
+    from desk.errors import UserError
+
+    if side not in ("buy", "sell"):
+        raise UserError(f"side {side!r}: expected buy or sell")
+    kind = "market" if price is None else f"limit {price}"
+    if not yes and not typer.confirm(f"{side} {quantity} {symbol} {kind}?"):
+        raise typer.Exit(1)
+    r = _send("order", side=side, symbol=symbol, quantity=quantity, price=price)
+    text = f"{r['order_id']} {r['side']} {r['symbol']}: {r['status']} filled {r['filled']}"
+    _print(r, json_out, text + (f" ({r['reason']})" if r["reason"] else ""))
+
+
+def cancel(order_id: Annotated[str, typer.Argument(help="Client order id.")], json_out: JsonOpt = False) -> None:
+    """Cancel an open order in the running desk."""
+    r = _send("cancel", order_id=order_id)
+    _print(r, json_out, "cancelled" if r["cancelled"] else f"{order_id} is not open")
+
+
+def status(json_out: JsonOpt = False) -> None:
+    """Equity, P&L, positions and strategy states of the running desk."""
+    r = _send("status")
+    text = (
+        f"equity {r['equity']:,.2f}  realized {r['realized_pnl']}  unrealized {r['unrealized_pnl']:,.2f}  "
+        f"fees {r['fees']}  fills {r['fills']}  open orders {r['open_orders']}  breaker {r['breaker']}"
+    )
+    _print(r, json_out, text)
+
+
+def _print_strategies(r: dict[str, Any], json_out: bool) -> None:
+    lines = [f"{s['key']:<28} {s['state']:<8} {s['error']}" for s in r["strategies"]]
+    _print(r, json_out, "\n".join(lines) or "no strategies")
+
+
+def strategy_list(json_out: JsonOpt = False) -> None:
+    """Strategy instances in the running desk."""
+    _print_strategies(_send("strategy", action="list"), json_out)
+
+
+def strategy_add(
+    name: Annotated[str, typer.Argument(help="Strategy name or module:Class.")],
+    symbol: Annotated[str, typer.Argument(help="Desk symbol.")],
+    param: Annotated[list[str] | None, typer.Option("--param", help="NAME=VALUE.")] = None,
+    start: Annotated[bool, typer.Option("--start", help="Start it at once.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Add a strategy to the running desk (validated there, like the TUI's editor)."""
+    from desk.strategies.params import parse_assignments
+
+    params = parse_assignments(param or [])
+    _print_strategies(_send("strategy", action="add", name=name, symbol=symbol, params=params, start=start), json_out)
+
+
+def _strategy_action(action: str) -> Any:
+    def command(
+        key: Annotated[str, typer.Argument(help="Instance key, e.g. mean_reversion:BTC-USD.")],
+        json_out: JsonOpt = False,
+    ) -> None:
+        _print_strategies(_send("strategy", action=action, key=key), json_out)
+
+    command.__doc__ = f"{action.capitalize()} a strategy in the running desk."
+    return command
+
+
+def strategy_params(
+    key: Annotated[str, typer.Argument(help="Instance key.")],
+    param: Annotated[list[str], typer.Option("--param", help="NAME=VALUE (repeatable).")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Change parameters of a strategy in the running desk (validated; bad values rejected with the reason)."""
+    from desk.strategies.params import parse_assignments
+
+    _print_strategies(_send("strategy", action="params", key=key, params=parse_assignments(param)), json_out)
 
 
 def _print(response: dict[str, Any], json_out: bool, text: str) -> None:

@@ -75,3 +75,53 @@ def test_halt_from_another_terminal(tmp_path: Path) -> None:
     assert not socket_path.exists()  # removed on a clean exit
     offline_risk = json.loads(_desk(tmp_path, "risk", "--json").stdout)
     assert offline_risk["source"].startswith("configuration") and offline_risk["breaker"]["state"] == "normal"
+
+
+def test_strategy_and_order_commands_reach_the_running_desk(tmp_path: Path) -> None:
+    socket_path = tmp_path / "h" / "data" / "control.sock"
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "desk",
+            "run",
+            "--headless",
+            "--strategy",
+            "market_maker",
+            "--symbol",
+            "BTC-USD",
+            "--param",
+            "spread_bps=40",
+            "--duration",
+            "60",
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(tmp_path),
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not socket_path.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        added = _desk(
+            tmp_path, "strategy", "add", "mean_reversion", "ETH-USD", "--param", "lookback_period=30", "--json"
+        )
+        assert added.returncode == 0, added.stderr
+        keys = {s["key"]: s for s in json.loads(added.stdout)["strategies"]}
+        assert keys["mean_reversion:ETH-USD"]["state"] == "stopped"
+        assert keys["mean_reversion:ETH-USD"]["params"]["lookback_period"] == 30
+        bad = _desk(tmp_path, "strategy", "params", "mean_reversion:ETH-USD", "--param", "entry_std_dev=abc")
+        assert bad.returncode == 2 and "expected a number in [0.1, 10]" in bad.stderr
+        started = json.loads(_desk(tmp_path, "strategy", "start", "mean_reversion:ETH-USD", "--json").stdout)
+        assert {s["key"]: s["state"] for s in started["strategies"]}["mean_reversion:ETH-USD"] == "running"
+        filled = json.loads(_desk(tmp_path, "order", "buy", "ETH-USD", "0.5", "--yes", "--json").stdout)
+        assert filled["status"] == "filled" and filled["filled"] == "0.5000"
+        off_grid = _desk(tmp_path, "order", "buy", "ETH-USD", "0.00001", "--yes")
+        assert off_grid.returncode == 2 and "not a multiple of lot size" in off_grid.stderr
+        status = json.loads(_desk(tmp_path, "status", "--json").stdout)
+        assert status["positions"]["ETH-USD"] == "0.5000" and status["breaker"] == "normal"
+    finally:
+        run.terminate()
+        run.communicate(timeout=30)
