@@ -25,7 +25,7 @@ from desk.backtest import metrics as m
 from desk.backtest.data import NS, OHLCV
 from desk.backtest.montecarlo import resample_trades
 from desk.backtest.result import BacktestResult, FillRecord, round_trips
-from desk.domain.events import Bar, Event, Side
+from desk.domain.events import Side
 from desk.errors import RuntimeFailure, UserError
 from desk.execution.fees import FeeSchedule
 from desk.execution.orders import Fill, Order
@@ -47,35 +47,45 @@ def _decimal(value: float | Decimal | str, what: str) -> Decimal:
     return result
 
 
-class _EquityTape:
-    """An engine listener: equity at each bar's close, from cash and position kept by the fill listener.
+class _FillTape:
+    """A fill listener: every fill with the engine time of the bar being processed when it happened.
 
-    Recording it here (one multiply-add per bar) instead of asking the portfolio (exact Fractions and Decimals)
-    keeps the curve cheap; ``run_backtest`` checks the last point against the portfolio.
+    The equity curve (cash + position x close at each bar's close) is rebuilt from it with numpy after the run,
+    so nothing runs per bar beyond the desk itself; ``run_backtest`` checks the last point against the
+    portfolio's exact equity.
     """
 
-    __slots__ = ("cash", "equity", "fills", "i", "k", "lots", "symbol")
+    __slots__ = ("at_ns", "clock", "fills")
 
-    def __init__(self, symbol: str, n: int, cash: float, k: float) -> None:
-        self.symbol = symbol
-        self.equity = np.empty(n, dtype=np.float64)
-        self.i = 0
-        self.cash = cash
-        self.lots = 0
-        self.k = k
+    def __init__(self, clock: Callable[[], int]) -> None:
+        self.clock = clock
         self.fills: list[FillRecord] = []
-
-    def __call__(self, event: Event) -> None:
-        if type(event) is Bar and event.symbol == self.symbol:
-            self.equity[self.i] = self.cash + self.lots * event.close * self.k
-            self.i += 1
+        self.at_ns: list[int] = []
 
     def on_fill(self, order: Order, fill: Fill) -> None:
         side = 1 if fill.side is Side.BUY else -1
-        fee = float(fill.fee)
-        self.lots += side * fill.quantity
-        self.cash -= side * fill.quantity * fill.price * self.k + fee
-        self.fills.append(FillRecord(fill.ts_ns, side, fill.quantity, fill.price, fee, fill.liquidity))
+        self.fills.append(FillRecord(fill.ts_ns, side, fill.quantity, fill.price, float(fill.fee), fill.liquidity))
+        self.at_ns.append(self.clock())
+
+    def equity(self, data: OHLCV, cash: float) -> np.ndarray:
+        inst = data.instrument
+        k = float(inst.tick_size) * float(inst.lot_size)
+        n = len(data)
+        close_ns = data.ts_ns + data.timeframe_s * NS
+        cash_after = [cash]
+        lots_after = [0]
+        lots = 0
+        for f in self.fills:
+            lots += f.side * f.lots
+            cash -= f.side * f.lots * f.price * k + f.fee
+            cash_after.append(cash)
+            lots_after.append(lots)
+        seg = np.zeros(n, dtype=np.int64)
+        if self.fills:
+            bars = np.searchsorted(close_ns, np.asarray(self.at_ns, dtype=np.int64), side="left")
+            seg[bars] = np.arange(1, len(self.fills) + 1)  # several fills in one bar: the last one wins
+            np.maximum.accumulate(seg, out=seg)
+        return np.asarray(cash_after)[seg] + np.asarray(lots_after, dtype=np.float64)[seg] * data.close * k
 
 
 def run_backtest(
@@ -144,8 +154,7 @@ def _run_events(
         id_prefix="bt",
         slippage_bps=slippage,
     )
-    tape = _EquityTape(symbol, len(data), account_value, float(inst.tick_size) * float(inst.lot_size))
-    desk.engine.add_listener(tape)
+    tape = _FillTape(desk.clock)
     desk.broker.fill_listeners.append(tape.on_fill)
     path = f"{cls.__module__}:{cls.__qualname__}"
     instance = desk.runner.add(path, symbol, params, bar_seconds=data.timeframe_s)
@@ -160,19 +169,19 @@ def _run_events(
         if instance.state is StrategyState.ERROR:
             break
     if instance.state is StrategyState.ERROR:
-        when = tape.i
+        when = int(np.searchsorted(data.ts_ns + data.timeframe_s * NS, desk.clock()))
         error = instance.error
         kind = UserError if error.startswith(("ValueError", "UserError")) else RuntimeFailure
         raise kind(f"strategy {instance.key} failed at bar {when}: {error}")
     if progress is not None:
         progress(n, n)
     desk.runner.stop_all("backtest ended")
-    # The tape must agree with the portfolio (exact Fractions): a cheap guard on the bookkeeping.
-    mark = desk.mids()
-    expected = desk.portfolio.equity(mark)
-    if n and not np.isclose(tape.equity[-1], expected, rtol=1e-9, atol=1e-6):
-        raise RuntimeFailure(f"backtest equity {tape.equity[-1]!r} disagrees with the portfolio's {expected!r}")
-    return tape.equity, tape.fills
+    equity = tape.equity(data, account_value)
+    # The curve must agree with the portfolio (exact Fractions): a cheap guard on the bookkeeping.
+    expected = desk.portfolio.equity(desk.mids())
+    if n and not np.isclose(equity[-1], expected, rtol=1e-9, atol=1e-6):
+        raise RuntimeFailure(f"backtest equity {equity[-1]!r} disagrees with the portfolio's {expected!r}")
+    return equity, tape.fills
 
 
 def _finish(

@@ -35,9 +35,23 @@ class MACrossover(Strategy):
         super().__init__(ctx)
         self.closes: deque[int] = deque(maxlen=int(self.p["slow"]))  # ticks
         self.periods = (int(self.p["fast"]), int(self.p["slow"]))
+        self._raw = (self.p["fast"], self.p["slow"])  # as stored: checked per bar without converting
         self.fast_sum = 0
         self.slow_sum = 0
         self.last_sign = 0
+
+    checked = False
+
+    def _set_periods(self) -> None:
+        fast, slow = int(self.p["fast"]), int(self.p["slow"])
+        if fast >= slow:
+            raise ValueError(f"fast ({fast}) must be below slow ({slow})")
+        self._raw = (self.p["fast"], self.p["slow"])
+        if (fast, slow) != self.periods or self.closes.maxlen != slow:
+            self.closes = deque(self.closes, maxlen=slow)
+            self.periods = (fast, slow)
+            self._resum()
+        self.checked = True
 
     def _resum(self) -> None:
         values = list(self.closes)
@@ -45,14 +59,11 @@ class MACrossover(Strategy):
         self.slow_sum = sum(values)
 
     def on_bar(self, bar: Bar) -> None:
-        fast, slow = int(self.p["fast"]), int(self.p["slow"])
-        if fast >= slow:
-            raise ValueError(f"fast ({fast}) must be below slow ({slow})")
+        p = self.p
+        if p["fast"] is not self._raw[0] or p["slow"] is not self._raw[1] or not self.checked:
+            self._set_periods()  # first bar, or parameters edited at runtime
+        fast, slow = self.periods
         closes = self.closes
-        if (fast, slow) != self.periods:  # parameters edited at runtime
-            self.closes = closes = deque(closes, maxlen=slow)
-            self.periods = (fast, slow)
-            self._resum()
         n = len(closes)
         if n == slow:
             self.slow_sum -= closes[0]
