@@ -91,6 +91,11 @@ class DeskApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        # Held, not queried per tick: a query each tick costs, and after exit has begun there is nothing to find.
+        self._ladder = self.query_one(Ladder)
+        self._tape = self.query_one(Tape)
+        self._chart = self.query_one(PriceChart)
+        self._status_bar = self.query_one(StatusBar)
         self.run_worker(self._run_feed(), name="feed", group="feed", exit_on_error=False)
         self.set_interval(1.0 / self.settings.ui.refresh_hz, self.update_view, name="ui-tick")
         self.update_view()
@@ -127,14 +132,15 @@ class DeskApp(App[None]):
 
     def update_view(self) -> None:
         """The UI tick: one snapshot of the shown symbol, handed to each widget."""
+        ladder = self._ladder
+        if not ladder.is_attached:  # the app is shutting down; a last timer tick may still fire
+            return
         self.ticks += 1
-        ladder = self.query_one(Ladder)
-        tape = self.query_one(Tape)
-        view = self.engine.view(self.symbol, depth=ladder.depth, trades=tape.rows)
+        view = self.engine.view(self.symbol, depth=ladder.depth, trades=self._tape.rows)
         ladder.show(view)
-        tape.show(view)
-        self.query_one(PriceChart).show(view)
-        self.query_one(StatusBar).show(self._status(view))
+        self._tape.show(view)
+        self._chart.show(view)
+        self._status_bar.show(self._status(view))
 
     def _status(self, view: MarketView) -> StatusInfo:
         feed_state = view.feed.state.value if view.feed is not None else "-"

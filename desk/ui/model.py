@@ -23,6 +23,7 @@ Cell = tuple[str, str]
 Line = tuple[Cell, ...]
 
 ROLES = (
+    "title",
     "ask",
     "bid",
     "ask-bar",
@@ -229,30 +230,50 @@ def clock_str(ts_ns: int) -> str:
     return time.strftime("%H:%M:%S", time.gmtime(seconds)) + f".{ns // 1_000_000:03d}"
 
 
-def tape_lines(trades: Sequence[Trade], rows: int, fmt: GridFormat) -> list[Line]:
-    """Header and the newest ``rows`` trades, newest first (``trades`` is oldest first, as the engine keeps it)."""
-    lines: list[Line] = [
-        (
-            (fit("time", 12, right=False), "header"),
-            (" " + fit("side", 4, right=False), "header"),
-            (" " + fit("price", 12), "header"),
-            (" " + fit("size", 10), "header"),
-        )
-    ]
+TAPE_HEADER: Line = (
+    (fit("time", 12, right=False), "header"),
+    (" " + fit("side", 4, right=False), "header"),
+    (" " + fit("price", 12), "header"),
+    (" " + fit("size", 10), "header"),
+)
+
+
+def tape_row(trade: Trade, fmt: GridFormat) -> Line:
+    buy = trade.aggressor is Side.BUY
+    side = "buy" if buy else "sell"
+    return (
+        (clock_str(trade.ts_ns), "muted"),
+        (" buy " if buy else " sell", side),
+        (" " + fit(fmt.price(trade.price), 12), side),
+        (" " + fit(fmt.size(trade.size), 10), "value"),
+    )
+
+
+def tape_lines(
+    trades: Sequence[Trade], rows: int, fmt: GridFormat, memo: dict[Trade, Line] | None = None
+) -> list[Line]:
+    """Header and the newest ``rows`` trades, newest first (``trades`` is oldest first, as the engine keeps it).
+
+    A trade's row never changes, so a caller redrawing every tick passes ``memo`` to format each trade once.
+    """
+    lines: list[Line] = [TAPE_HEADER]
     start = len(trades) - 1
     stop = max(-1, start - rows)
     for i in range(start, stop, -1):
         trade = trades[i]
-        buy = trade.aggressor is Side.BUY
-        lines.append(
-            (
-                (clock_str(trade.ts_ns), "muted"),
-                (" buy " if buy else " sell", "buy" if buy else "sell"),
-                (" " + fit(fmt.price(trade.price), 12), "buy" if buy else "sell"),
-                (" " + fit(fmt.size(trade.size), 10), "value"),
-            )
-        )
+        if memo is None:
+            lines.append(tape_row(trade, fmt))
+            continue
+        row = memo.get(trade)
+        if row is None:
+            row = memo[trade] = tape_row(trade, fmt)
+        lines.append(row)
     return lines
+
+
+def title_line(title: str, width: int) -> Line:
+    """A panel's title row, padded so its background spans the panel."""
+    return ((fit(f" {title}", width, right=False), "title"),)
 
 
 # --- price chart ---------------------------------------------------------------------------------------

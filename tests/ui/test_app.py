@@ -36,11 +36,11 @@ def make_app(engine: Engine, market: SimulatedMarket, settings: Settings | None 
 
 
 def ladder_prices(ladder: Ladder) -> tuple[list[Decimal], list[Decimal]]:
-    """(asks top to bottom, bids top to bottom) as read off the painted strips."""
+    """(asks top to bottom, bids top to bottom) as read off the painted strips (under the title and header)."""
     asks: list[Decimal] = []
     bids: list[Decimal] = []
     side = asks
-    for y in range(1, len(ladder.lines)):
+    for y in range(2, len(ladder.lines)):
         text = ladder.render_line(y).text
         if "spread" in text:
             side = bids
@@ -102,8 +102,11 @@ async def test_tape_chart_and_status_show_the_market(warm_engine: Engine, market
         tape = app.query_one(Tape)
         last = warm_engine.tapes["BTC-USD"][-1]
         inst = warm_engine.instruments["BTC-USD"]
-        assert tape.render_line(1).text.split()[2] == inst.price_str(last.price)
-        chart_title = line_text(app.query_one(PriceChart).lines[0])
+        assert tape.render_line(0).text.strip() == "trades BTC-USD"
+        assert tape.render_line(2).text.split()[2] == inst.price_str(last.price)
+        chart = app.query_one(PriceChart)
+        assert line_text(chart.lines[0]).strip() == "price BTC-USD"
+        chart_title = line_text(chart.lines[1])
         assert inst.price_str(last.price) in chart_title
         status = app.query_one(StatusBar).render_line(0).text
         assert status.split()[:5] == ["sim", "BTC-USD", "1/3", "feed", "live"]
@@ -122,10 +125,11 @@ async def test_symbol_keys_cycle_and_select(warm_engine: Engine, market: Simulat
         assert app.symbol == "BTC-USD"
         expected = [("s", "ETH-USD"), ("tab", "SOL-USD"), ("tab", "BTC-USD"), ("shift+tab", "SOL-USD")]
         expected += [("2", "ETH-USD"), ("9", "ETH-USD"), ("1", "BTC-USD")]
+        ladder = app.query_one(Ladder)
         for key, symbol in expected:
             await pilot.press(key)
             assert app.symbol == symbol, key
-            assert app.query_one(Ladder).border_title == f"depth {symbol}"
+            assert ladder.render_line(0).text.strip() == f"depth {symbol}"
             assert f" {symbol} " in app.query_one(StatusBar).render_line(0).text
         await pilot.pause()
     switched = [(m.previous, m.symbol) for m in seen if isinstance(m, SymbolSwitched)]
@@ -187,7 +191,7 @@ async def test_theme_from_settings_and_from_the_palette(warm_engine: Engine, mar
         await pilot.pause()
         assert app.theme == "desk-light"
         ladder = app.query_one(Ladder)
-        light_ask = ladder.render_line(2).simplify()._segments[0].style
+        light_ask = ladder.render_line(3).simplify()._segments[0].style
         for theme in ("desk-dark", "desk-light"):
             await pilot.press("ctrl+p")
             await pilot.pause()
@@ -199,7 +203,7 @@ async def test_theme_from_settings_and_from_the_palette(warm_engine: Engine, mar
             if theme == "desk-dark":
                 ladder.refresh()
                 await pilot.pause()
-                dark_ask = ladder.render_line(2).simplify()._segments[0].style
+                dark_ask = ladder.render_line(3).simplify()._segments[0].style
                 assert dark_ask is not None and light_ask is not None
                 # Cached strips were dropped: the ask prices are repainted in the new theme's colour.
                 assert dark_ask.color != light_ask.color

@@ -24,10 +24,9 @@ class PriceChart(LineWidget):
         key = (view.symbol, len(view.bars), last_bar, last_trade, self.size.width, self.size.height)
         if key == self._key:
             return
-        if self._key is None or self._key[0] != view.symbol:
-            self.border_title = f"price {view.symbol}"
         self._key = key
         if self._format is None or self._format.instrument is not view.instrument:
             self._format = GridFormat(view.instrument)
         label = "1s bars"
-        self.set_lines(chart_lines(chart_series(view), self.size.width, self.size.height, self._format, label))
+        body = chart_lines(chart_series(view), self.size.width, self.size.height - 1, self._format, label)
+        self.set_panel(f"price {view.symbol}", body)

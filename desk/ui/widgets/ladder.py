@@ -18,16 +18,15 @@ class Ladder(LineWidget):
 
     def shown_depth(self) -> int:
         """Levels a side that fit: the configured depth, fewer if the widget is short."""
-        room = (self.size.height - 2) // 2
+        room = (self.size.height - 3) // 2  # title, header and spread rows, then the two sides
         return max(1, min(self.depth, room)) if self.size.height else self.depth
 
     def show(self, view: MarketView) -> None:
         key = (view.symbol, view.seq, self.size.width, self.size.height)
         if key == self._key:
             return
-        if self._key is None or self._key[0] != view.symbol:
-            self.border_title = f"depth {view.symbol}"
         self._key = key
         if self._format is None or self._format.instrument is not view.instrument:
             self._format = GridFormat(view.instrument)
-        self.set_lines(ladder_lines(view, self.shown_depth(), self.size.width, self._format))
+        body = ladder_lines(view, self.shown_depth(), self.size.width, self._format)
+        self.set_panel(f"depth {view.symbol}", body)

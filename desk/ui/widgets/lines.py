@@ -13,10 +13,11 @@ from typing import ClassVar
 from rich.segment import Segment
 from rich.style import Style
 from textual.cache import LRUCache
+from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
-from desk.ui.model import ROLES, Line
+from desk.ui.model import ROLES, Line, title_line
 
 
 class LineWidget(Widget):
@@ -27,7 +28,9 @@ class LineWidget(Widget):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._lines: list[Line] = []
-        self._strips: LRUCache[Line, Strip] = LRUCache(1024)
+        # Sized to the widget on resize: enough for this frame's and the last frame's lines. A bigger cache keeps
+        # thousands of dead strips (each with seven small caches of its own) alive for the collector to walk.
+        self._strips: LRUCache[Line, Strip] = LRUCache(128)
         self._role_styles: dict[str, Style] = {}
         self._strip_width = -1
 
@@ -38,11 +41,27 @@ class LineWidget(Widget):
 
     def set_lines(self, lines: list[Line]) -> bool:
         """Show ``lines``; repaints only when they differ from what is shown. Returns whether they did."""
-        if lines == self._lines:
+        old = self._lines
+        if lines == old:
             return False
         self._lines = lines
-        self.refresh()
+        if len(lines) != len(old):
+            self.refresh()
+            return True
+        # Repaint only the rows that changed: a chart or tape often changes a few rows a tick, and each repainted
+        # row costs the compositor tens of microseconds. When most rows changed, one full refresh is cheaper.
+        changed = [y for y, (new, was) in enumerate(zip(lines, old, strict=True)) if new != was]
+        if len(changed) * 2 > len(lines):
+            self.refresh()
+        else:
+            width = self.size.width
+            self.refresh(*(Region(0, y, width, 1) for y in changed))
         return True
+
+    def set_panel(self, title: str, body: list[Line]) -> bool:
+        """Show ``body`` under a title row. Panels draw their own title instead of a CSS border: a border is
+        re-rendered on every repainted line and cost about a third of each frame (benchmarks/bench_ui.py)."""
+        return self.set_lines([title_line(title, self.size.width), *body])
 
     def notify_style_update(self) -> None:
         # A theme or stylesheet change: cached strips carry the old colours.
@@ -56,17 +75,43 @@ class LineWidget(Widget):
             style = self._role_styles[role] = self.get_component_rich_style(f"line--{role}")
         return style
 
+    def _base_style(self) -> Style:
+        # ``Widget.rich_style`` walks the ancestors on every call (about 0.1 ms): too slow per line per frame.
+        style = self._role_styles.get("")
+        if style is None:
+            style = self._role_styles[""] = self.rich_style
+        return style
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         if width != self._strip_width:
-            self._strips.clear()
+            self._strips = LRUCache(max(16, 2 * self.size.height + 8))
             self._strip_width = width
         if y >= len(self._lines):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self._base_style())
         line = self._lines[y]
         strip = self._strips.get(line)
         if strip is None:
-            segments = [Segment(text, self._role_style(role)) for text, role in line if text]
-            strip = Strip(segments).crop_extend(0, width, self.rich_style)
-            self._strips[line] = strip
+            strip = self._strips[line] = self._build(line, width)
         return strip
+
+    def _build(self, line: Line, width: int) -> Strip:
+        """One ``Strip`` of exactly ``width`` cells (desk text is all single-width: digits, blocks, braille)."""
+        # Adjacent cells of one role become one segment: fewer segments to filter, compose and encode.
+        segments: list[Segment] = []
+        last_role = None
+        used = 0
+        for text, role in line:
+            if not text:
+                continue
+            used += len(text)
+            if role == last_role:
+                segments[-1] = Segment(segments[-1].text + text, segments[-1].style)
+            else:
+                segments.append(Segment(text, self._role_style(role)))
+                last_role = role
+        if used < width:
+            segments.append(Segment(" " * (width - used), self._base_style()))
+        elif used > width:
+            return Strip(segments, used).crop(0, width)
+        return Strip(segments, width)

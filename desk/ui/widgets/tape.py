@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from desk.domain.events import Trade
 from desk.engine import MarketView
-from desk.ui.model import GridFormat, tape_lines
+from desk.ui.model import GridFormat, Line, tape_lines
 from desk.ui.widgets.lines import LineWidget
 
 
@@ -12,11 +13,12 @@ class Tape(LineWidget):
         super().__init__(id=id)
         self._key: tuple[str, str, int, int, int] | None = None
         self._format: GridFormat | None = None
+        self._rows: dict[Trade, Line] = {}  # formatted rows of trades on screen (a trade's row never changes)
 
     @property
     def rows(self) -> int:
         """Trades that fit under the header (what the app asks the engine for)."""
-        return max(1, self.size.height - 1)
+        return max(1, self.size.height - 2)  # under the title and header rows
 
     def show(self, view: MarketView) -> None:
         last = view.trades[-1] if view.trades else None
@@ -29,9 +31,10 @@ class Tape(LineWidget):
         )
         if key == self._key:
             return
-        if self._key is None or self._key[0] != view.symbol:
-            self.border_title = f"trades {view.symbol}"
         self._key = key
         if self._format is None or self._format.instrument is not view.instrument:
             self._format = GridFormat(view.instrument)
-        self.set_lines(tape_lines(view.trades, self.rows, self._format))
+            self._rows.clear()
+        if len(self._rows) > 4 * self.rows + 64:
+            self._rows.clear()
+        self.set_panel(f"trades {view.symbol}", tape_lines(view.trades, self.rows, self._format, self._rows))
