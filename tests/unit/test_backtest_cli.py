@@ -141,7 +141,9 @@ def test_parity_replays_a_recorded_paper_session(tmp_path: Path) -> None:
     con.execute("UPDATE fills SET price = ? WHERE seq = ?", (f"{float(price) + 0.5:.3f}", seq))
     con.commit()
     con.close()
-    again = json.loads(desk("backtest", "--parity", str(session), "--json", tmp_path=tmp_path).stdout)
+    tampered = desk("backtest", "--parity", str(session), "--json", tmp_path=tmp_path)
+    assert tampered.returncode == 0, tampered.stderr  # the comparison ran; the verdict is in the report
+    again = json.loads(tampered.stdout)
     assert again["parity"] is False and again["mismatched"] == 1 and again["matched"] == len(fills) - 1
     assert again["mismatches"][0]["index"] == 2
     assert again["mismatches"][0]["price_diff"] == pytest.approx(-0.5)
