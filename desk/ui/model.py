@@ -283,6 +283,8 @@ CHART_BARS = 300
 # Braille cells are 2 dots wide and 4 high; bit for (column, row-from-top).
 _BRAILLE_BITS = ((0x01, 0x02, 0x04, 0x40), (0x08, 0x10, 0x20, 0x80))
 
+_BRAILLE = [chr(0x2800 + bits) for bits in range(256)]
+
 Span = tuple[float, float]
 """(low, high) of the values that fall in one dot column."""
 
@@ -337,7 +339,8 @@ def braille_plot(spans: Sequence[Span], width: int, height: int, lo: float, hi: 
         for dot_y in range(top, bottom + 1):
             cells[dot_y // 4][x // 2] |= bits[dot_y % 4]
         prev = (row(high), row(low))
-    return ["".join(chr(0x2800 + bits) for bits in line) for line in cells]
+    braille = _BRAILLE.__getitem__
+    return ["".join(map(braille, line)) for line in cells]
 
 
 def chart_series(view: MarketView, bars: int = CHART_BARS) -> list[int]:
