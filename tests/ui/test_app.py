@@ -10,7 +10,9 @@ import dataclasses
 from decimal import Decimal
 
 import pytest
+from textual.command import CommandList
 from textual.message import Message
+from textual.pilot import Pilot
 
 from desk.config import Settings, UISettings
 from desk.engine import Engine
@@ -33,6 +35,20 @@ def make_app(engine: Engine, market: SimulatedMarket, settings: Settings | None 
     feed = ManualFeed(market.instruments)
     app = build_app(settings or Settings(), feed=feed, engine=engine, clock=fixed_clock, freeze_gc=False)
     return app, feed
+
+
+async def run_palette_command(pilot: Pilot[None], text: str) -> None:
+    """Open the command palette, type ``text`` and run the first match once the palette has listed it."""
+    await pilot.press("ctrl+p")
+    await pilot.pause()
+    await pilot.press(*text)
+    for _ in range(200):  # the palette searches in a worker: wait for the match (bounded), never for a fixed time
+        await pilot.pause(0.02)
+        commands = pilot.app.screen.query(CommandList)
+        if commands and commands.first().option_count and text in str(commands.first().get_option_at_index(0).prompt):
+            break
+    await pilot.press("enter")
+    await pilot.pause()
 
 
 def ladder_prices(ladder: Ladder) -> tuple[list[Decimal], list[Decimal]]:
@@ -193,12 +209,7 @@ async def test_theme_from_settings_and_from_the_palette(warm_engine: Engine, mar
         ladder = app.query_one(Ladder)
         light_ask = ladder.render_line(3).simplify()._segments[0].style
         for theme in ("desk-dark", "desk-light"):
-            await pilot.press("ctrl+p")
-            await pilot.pause()
-            await pilot.press(*f"Theme: {theme}")
-            await pilot.pause(0.3)  # the palette searches in a worker; the assertion below does not depend on it
-            await pilot.press("enter")
-            await pilot.pause()
+            await run_palette_command(pilot, f"Theme: {theme}")
             assert app.theme == theme
             if theme == "desk-dark":
                 ladder.refresh()
@@ -213,12 +224,7 @@ async def test_theme_from_settings_and_from_the_palette(warm_engine: Engine, mar
 async def test_palette_switches_symbol(warm_engine: Engine, market: SimulatedMarket) -> None:
     app, _ = make_app(warm_engine, market)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"Symbol: SOL-USD")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause()
+        await run_palette_command(pilot, "Symbol: SOL-USD")
         assert app.symbol == "SOL-USD"
 
 
