@@ -284,3 +284,21 @@ def test_opening_events_put_every_book_live(market: SimulatedMarket) -> None:
     engine = Engine(market.instruments)
     engine.on_events(opening_events(market))
     assert all(book.state.value == "live" for book in engine.books.values())
+
+
+async def test_a_small_terminal_shows_fewer_levels_and_does_not_fail(
+    warm_engine: Engine, market: SimulatedMarket
+) -> None:
+    app, _ = make_app(warm_engine, market)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.update_view()
+        await pilot.pause()
+        ladder = app.query_one(Ladder)
+        assert ladder.shown_depth() == (ladder.size.height - 3) // 2 < Settings().ui.depth_levels
+        asks, bids = ladder_prices(ladder)
+        assert len(asks) == len(bids) == ladder.shown_depth() and bids[0] < asks[-1]
+        await pilot.resize_terminal(160, 50)
+        await pilot.pause()
+        app.update_view()
+        assert ladder.shown_depth() == Settings().ui.depth_levels
