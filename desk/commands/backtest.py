@@ -228,6 +228,16 @@ def backtest(
     if mode not in MODES:
         raise UserError(f"--mode {mode!r}: expected one of {', '.join(MODES)}")
     params = parse_assignments(param or [])
+    trading = settings.trading
+    if data is not None and not download:
+        from desk.backtest.ticks import is_recording
+
+        if is_recording(data):  # a `desk record` session: tick-level, fills walk the recorded book
+            result = _recording_backtest(
+                strategy, data, symbol, params, settings, fees_bps, maker_fees_bps, account_value, mc_sims, seed
+            )
+            _show(result, out, fmt, json_out, gaps="")
+            return
     bars = _load_data(
         ctx,
         settings,
@@ -245,7 +255,6 @@ def backtest(
         resample=resample,
         quiet=json_out,
     )
-    trading = settings.trading
     with _Bar(f"{strategy} {bars.symbol}", enabled=not json_out) as bar:
         result = run_backtest(
             strategy,
@@ -264,6 +273,10 @@ def backtest(
             seed=seed,
             progress=bar,
         )
+    _show(result, out, fmt, json_out, gaps=bars.describe_gaps() if bars.gaps else "")
+
+
+def _show(result: Any, out: Path | None, fmt: str, json_out: bool, gaps: str) -> None:
     written = result.export(out, fmt) if out is not None else []
     if json_out:
         doc = result.to_json()
@@ -279,10 +292,50 @@ def backtest(
     width = max(40, min(120, console.width - 16))
     for item in render(result, width):
         console.print(item)
-    if bars.gaps:
-        console.print(f"data: {bars.describe_gaps()}", style="yellow")
+    if gaps:
+        console.print(f"data: {gaps}", style="yellow")
     for path in written:
         console.print(f"wrote {path}")
+
+
+def _recording_backtest(
+    strategy: str,
+    directory: Path,
+    symbol: str | None,
+    params: dict[str, str],
+    settings: Any,
+    fees_bps: float | None,
+    maker_fees_bps: float | None,
+    account_value: float | None,
+    mc_sims: int,
+    seed: int,
+) -> Any:
+    from decimal import Decimal
+
+    from desk.backtest.ticks import run_recording_backtest
+    from desk.execution.fees import FeeSchedule
+    from desk.feeds.replay import open_recording
+
+    trading = settings.trading
+    taker = fees_bps if fees_bps is not None else trading.taker_fee_bps
+    maker = (
+        maker_fees_bps if maker_fees_bps is not None else fees_bps if fees_bps is not None else trading.maker_fee_bps
+    )
+    if symbol is None:
+        symbols = list(open_recording(directory).instruments)
+        if len(symbols) != 1:
+            raise UserError(f"recording {str(directory)!r} has {', '.join(symbols)}: expected --symbol to pick one")
+        symbol = symbols[0]
+    return run_recording_backtest(
+        strategy,
+        directory,
+        symbol,
+        params,
+        account_value=account_value if account_value is not None else trading.account_value,
+        fees=FeeSchedule(Decimal(repr(maker)), Decimal(repr(taker))),
+        monte_carlo=mc_sims,
+        seed=seed,
+    )
 
 
 # --- desk sweep -------------------------------------------------------------------------------------------------
