@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from desk.indicators import _scan, _validate
+from desk.indicators import _backend, _scan, _validate
 from desk.indicators.moving import ema_seeded
 
 FloatArray = npt.NDArray[np.float64]
@@ -30,9 +30,15 @@ RSI_FLAT = 50.0  # RSI when neither gains nor losses were seen (see module docst
 
 def rsi(x: npt.ArrayLike, period: int = 14) -> FloatArray:
     """Relative Strength Index in [0, 100]; NaN for the first ``period`` values."""
-    arr = _validate.series(x)
+    arr = _validate.array(x)
     n = _validate.period(period)
     size = arr.shape[0]
+    fast = _backend.kernels()
+    if fast is not None:
+        result = np.empty(size, dtype=np.float64)
+        _validate.kernel_result(fast.rsi_kernel(arr, n, RSI_FLAT, result), (arr, "x"))
+        return result
+    _validate.finite(arr)
     out = _validate.nan_head(size, n)
     if size <= n:
         return out
@@ -69,13 +75,19 @@ def macd(
     x: npt.ArrayLike, fast: int = 12, slow: int = 26, signal: int = 9
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """(macd, signal, histogram): ``EMA(fast) - EMA(slow)``, its ``signal``-period EMA, and their difference."""
-    arr = _validate.series(x)
+    arr = _validate.array(x)
     fast_n = _validate.period(fast, "fast")
     slow_n = _validate.period(slow, "slow")
     signal_n = _validate.period(signal, "signal")
     if fast_n >= slow_n:
         raise ValueError(f"fast period must be < slow period, got fast={fast_n}, slow={slow_n}")
     size = arr.shape[0]
+    kernels = _backend.kernels()
+    if kernels is not None:
+        outputs = (np.empty(size), np.empty(size), np.empty(size))
+        _validate.kernel_result(kernels.macd_kernel(arr, fast_n, slow_n, signal_n, *outputs), (arr, "x"))
+        return outputs
+    _validate.finite(arr)
     start = slow_n - 1
     lookback = start + signal_n - 1
     line = _validate.nan_head(size, lookback)

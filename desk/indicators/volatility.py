@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from desk.indicators import _rolling, _scan, _validate
+from desk.indicators import _backend, _rolling, _scan, _validate
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -31,12 +31,18 @@ def _variance_into(mean_dev: FloatArray, msq_dev: FloatArray, noise: FloatArray,
 
 def bollinger(x: npt.ArrayLike, period: int = 20, num_std: float = 2.0) -> tuple[FloatArray, FloatArray, FloatArray]:
     """(upper, middle, lower): the ``period`` SMA plus and minus ``num_std`` population standard deviations."""
-    arr = _validate.series(x)
+    arr = _validate.array(x)
     n = _validate.period(period)
     k = float(num_std)
     if not np.isfinite(k) or k < 0:
         raise ValueError(f"num_std must be a finite number >= 0, got {num_std!r}")
     size = arr.shape[0]
+    fast = _backend.kernels()
+    if fast is not None and n > 1:
+        bands = (np.empty(size), np.empty(size), np.empty(size))
+        _validate.kernel_result(fast.bollinger_kernel(arr, n, k, *bands), (arr, "x"))
+        return bands
+    _validate.finite(arr)
     if size < n:
         return np.full(size, np.nan), np.full(size, np.nan), np.full(size, np.nan)
     if n == 1:
@@ -67,9 +73,15 @@ def bollinger(x: npt.ArrayLike, period: int = 20, num_std: float = 2.0) -> tuple
 
 def zscore(x: npt.ArrayLike, period: int = 20) -> FloatArray:
     """``(x - mean) / std`` over the last ``period`` values (population std, ddof=0); 0 where the window is flat."""
-    arr = _validate.series(x)
+    arr = _validate.array(x)
     n = _validate.period(period)
     size = arr.shape[0]
+    fast = _backend.kernels()
+    if fast is not None and n > 1:
+        result = np.empty(size, dtype=np.float64)
+        _validate.kernel_result(fast.zscore_kernel(arr, n, result), (arr, "x"))
+        return result
+    _validate.finite(arr)
     if size < n:
         return np.full(size, np.nan)
     if n == 1:
@@ -110,13 +122,21 @@ def zscore(x: npt.ArrayLike, period: int = 20) -> FloatArray:
 
 def atr(high: npt.ArrayLike, low: npt.ArrayLike, close: npt.ArrayLike, period: int = 14) -> FloatArray:
     """Average True Range (Wilder); NaN for the first ``period`` values."""
-    h = _validate.series(high, "high")
-    lo = _validate.series(low, "low")
-    c = _validate.series(close, "close")
+    h = _validate.array(high, "high")
+    lo = _validate.array(low, "low")
+    c = _validate.array(close, "close")
     if not h.shape == lo.shape == c.shape:
         raise ValueError(f"high, low and close must have the same length, got {h.size}, {lo.size}, {c.size}")
     n = _validate.period(period)
     size = c.shape[0]
+    fast = _backend.kernels()
+    if fast is not None:
+        result = np.empty(size, dtype=np.float64)
+        ok = fast.atr_kernel(h, lo, c, n, result)
+        _validate.kernel_result(ok, (h, "high"), (lo, "low"), (c, "close"))
+        return result
+    for arr, name in ((h, "high"), (lo, "low"), (c, "close")):
+        _validate.finite(arr, name)
     out = _validate.nan_head(size, n)
     if size <= n:
         return out

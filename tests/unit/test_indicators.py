@@ -1,5 +1,7 @@
 """Vectorised indicators against hand-computed cases, plain-loop references written here, and TA-Lib.
 
+Every test runs twice: on the compiled kernels (numba) and on the numpy path.
+
 The loop references are deliberately naive (one Python step per value, ``math.fsum`` for window sums) so that they
 share nothing with the blocked-matrix implementation under test. TA-Lib comparisons are skipped when it is not
 installed; the loop references still pin the conventions (warm-up, seeding, MACD alignment) TA-Lib defines.
@@ -7,17 +9,32 @@ installed; the loop references still pin the conventions (warm-up, seeding, MACD
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Iterator
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 
 import desk.indicators as ind
-from desk.indicators import _scan
+from desk.indicators import _backend, _scan
 
 Arr = npt.NDArray[np.float64]
 NAN = math.nan
+
+
+@pytest.fixture(autouse=True, scope="module", params=["compiled", "numpy"])
+def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test here runs on both implementations: numba kernels and the numpy path (``DESK_NO_NUMBA``)."""
+    with pytest.MonkeyPatch.context() as mp:
+        if request.param == "numpy":
+            mp.setenv(_backend.DISABLE_ENV, "1")
+        else:
+            mp.delenv(_backend.DISABLE_ENV, raising=False)
+            if _backend.kernels() is None:
+                pytest.skip("numba is not installed (pip install desk[fast])")
+        yield request.param
 
 
 # ---------------------------------------------------------------- loop references (TA-Lib's algorithms, literally)
@@ -278,14 +295,27 @@ def test_window_indicators_match_two_pass(period: int, n_values: int) -> None:
         assert_close(z, z_ref, rtol=1e-8, atol=1e-8)
 
 
+@functools.cache
+def million_refs() -> dict[str, list[float] | tuple[list[float], list[float], list[float]]]:
+    """Loop references over 1M points, computed once for both paths (they take seconds)."""
+    high, low, close = bars(1_000_000, seed=11)
+    x = close.tolist()
+    return {
+        "ema": ema_ref(x, 20),
+        "rsi": rsi_ref(x, 14),
+        "atr": atr_ref(high.tolist(), low.tolist(), x, 14),
+        "macd": macd_ref(x, 12, 26, 9),
+    }
+
+
 def test_million_points_within_1e9_of_loops() -> None:
     # The issue's precision bar: 1e-9 relative of a plain loop over 1M points, for the recursive indicators.
     high, low, close = bars(1_000_000, seed=11)
-    x = close.tolist()
-    assert_close(ind.ema(close, 20), ema_ref(x, 20))
-    assert_close(ind.rsi(close, 14), rsi_ref(x, 14))
-    assert_close(ind.atr(high, low, close, 14), atr_ref(high.tolist(), low.tolist(), x, 14))
-    for got, want in zip(ind.macd(close), macd_ref(x, 12, 26, 9), strict=True):
+    refs = million_refs()
+    assert_close(ind.ema(close, 20), refs["ema"])
+    assert_close(ind.rsi(close, 14), refs["rsi"])
+    assert_close(ind.atr(high, low, close, 14), refs["atr"])
+    for got, want in zip(ind.macd(close), refs["macd"], strict=True):
         assert_close(got, want, atol=1e-12 * float(close.max()))  # MACD crosses 0: tolerance at the price
 
 

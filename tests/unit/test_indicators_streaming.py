@@ -1,8 +1,11 @@
-"""Streaming indicators give, tick by tick, the numbers the vectorised functions give (to 1e-9 relative)."""
+"""Streaming indicators give, tick by tick, the numbers the vectorised functions give (to 1e-9 relative).
+
+Every test runs twice: against the compiled kernels (numba) and against the numpy path.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -12,8 +15,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import desk.indicators as ind
+from desk.indicators import _backend
 
 Arr = npt.NDArray[np.float64]
+
+
+@pytest.fixture(autouse=True, scope="module", params=["compiled", "numpy"])
+def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test here runs on both implementations: numba kernels and the numpy path (``DESK_NO_NUMBA``)."""
+    with pytest.MonkeyPatch.context() as mp:
+        if request.param == "numpy":
+            mp.setenv(_backend.DISABLE_ENV, "1")
+        else:
+            mp.delenv(_backend.DISABLE_ENV, raising=False)
+            if _backend.kernels() is None:
+                pytest.skip("numba is not installed (pip install desk[fast])")
+        yield request.param
 
 
 def replay(stream: Any, *columns: Sequence[float]) -> list[Any]:
