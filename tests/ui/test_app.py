@@ -302,3 +302,46 @@ async def test_a_small_terminal_shows_fewer_levels_and_does_not_fail(
         await pilot.pause()
         app.update_view()
         assert ladder.shown_depth() == Settings().ui.depth_levels
+
+
+async def test_chart_moves_its_live_point_at_most_five_times_a_second(
+    warm_engine: Engine, market: SimulatedMarket
+) -> None:
+    app, feed = make_app(warm_engine, market)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        chart = app.query_one(PriceChart)
+        now = [100.0]
+        chart.clock = lambda: now[0]
+        app.update_view()
+        bars = len(warm_engine.bars["BTC-USD"].history())
+
+        def push_until(predicate) -> None:  # type: ignore[no-untyped-def]
+            for _ in range(10_000):
+                feed.push(market.events_until(market.now_ns + NS // 100))
+                if predicate():
+                    return
+            raise AssertionError("the seeded market never produced the event this test needs")
+
+        # A bar close redraws at once, even right after the last draw.
+        drawn = chart.lines
+        push_until(lambda: len(warm_engine.bars["BTC-USD"].history()) > bars)
+        app.update_view()
+        assert chart.lines is not drawn
+        # A BTC trade at a new price inside the same bar, 0.1 s after the last draw: the chart waits.
+        bars = len(warm_engine.bars["BTC-USD"].history())
+        last_price = warm_engine.tapes["BTC-USD"][-1].price
+        push_until(
+            lambda: (
+                warm_engine.tapes["BTC-USD"][-1].price != last_price
+                and len(warm_engine.bars["BTC-USD"].history()) == bars
+            )
+        )
+        drawn = chart.lines
+        now[0] += 0.1
+        app.update_view()
+        assert chart.lines is drawn
+        # 0.25 s after the last draw the live point moves.
+        now[0] += 0.15
+        app.update_view()
+        assert chart.lines is not drawn

@@ -6,9 +6,16 @@ A Line-API widget rather than Textual's ``Sparkline``: the stock widget builds a
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from desk.engine import MarketView
 from desk.ui.model import GridFormat, chart_lines, chart_series
 from desk.ui.widgets.lines import LineWidget
+
+LIVE_POINT_INTERVAL_S = 0.2
+"""A chart of 1 s bars gains nothing from moving its live point at the full tick rate: between bar closes it
+redraws at most five times a second (a bar close, a new symbol or a resize redraws at once)."""
 
 
 class PriceChart(LineWidget):
@@ -16,6 +23,8 @@ class PriceChart(LineWidget):
         super().__init__(id=id)
         self._key: tuple[str, int, int, str, int, int] | None = None
         self._format: GridFormat | None = None
+        self._drawn_at = 0.0
+        self.clock: Callable[[], float] = time.monotonic  # replaceable in tests
 
     def show(self, view: MarketView) -> None:
         # Book deltas do not move the chart; only a new bar or a new trade does.
@@ -24,7 +33,17 @@ class PriceChart(LineWidget):
         key = (view.symbol, len(view.bars), last_bar, last_trade, self.size.width, self.size.height)
         if key == self._key:
             return
+        now = self.clock()
+        old = self._key
+        if (
+            old is not None
+            and key[:3] == old[:3]
+            and key[4:] == old[4:]
+            and now - self._drawn_at < LIVE_POINT_INTERVAL_S
+        ):
+            return  # only the live point moved, and it moved less than an interval ago
         self._key = key
+        self._drawn_at = now
         if self._format is None or self._format.instrument is not view.instrument:
             self._format = GridFormat(view.instrument)
         label = "1s bars"
