@@ -26,6 +26,8 @@ kernel returns False when it met one, and the caller then reports the first bad 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numba  # type: ignore[import-untyped, import-not-found, unused-ignore]
 import numpy as np
@@ -37,8 +39,11 @@ _EPS = float(np.finfo(np.float64).eps)
 _NAN = math.nan
 _INF = math.inf
 
-# error_model="numpy": a division by zero gives inf/NaN instead of a Python exception check in the loop.
-_jit = numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+
+def _compiler(cache: bool) -> Callable[[Callable[..., Any]], Any]:
+    """numba's ``njit`` with desk's options. ``error_model="numpy"``: a division by zero gives inf/NaN instead of
+    a Python exception check in the loop; ``nogil``: kernels can run in threads (the VaR worker's, say)."""
+    return numba.njit(cache=cache, nogil=True, error_model="numpy", fastmath={"contract"})
 
 
 def _block_loop(window: int) -> int:
@@ -46,7 +51,13 @@ def _block_loop(window: int) -> int:
     return max(32, 8 * window)
 
 
-_block = _jit(_block_loop)
+try:
+    _block: Callable[[int], int] = _compiler(True)(_block_loop)
+    CACHED = True
+except RuntimeError:  # numba found no writable cache directory: compile in every process instead of failing
+    _block = _compiler(False)(_block_loop)
+    CACHED = False
+_jit = _compiler(CACHED)
 
 
 def _noise_factor_loop(window: int) -> float:
@@ -54,7 +65,7 @@ def _noise_factor_loop(window: int) -> float:
     return (window + max(32, 8 * window) + 4) * (16.0 / window + 2.0) * _EPS
 
 
-_noise_factor = _jit(_noise_factor_loop)
+_noise_factor: Callable[[int], float] = _jit(_noise_factor_loop)
 
 
 def _finite_loop(x: FloatArray, start: int, stop: int) -> bool:
@@ -66,7 +77,7 @@ def _finite_loop(x: FloatArray, start: int, stop: int) -> bool:
     return ok
 
 
-_finite = _jit(_finite_loop)
+_finite: Callable[[FloatArray, int, int], bool] = _jit(_finite_loop)
 
 
 def _ema(x: FloatArray, period: int, out: FloatArray) -> bool:
@@ -230,7 +241,7 @@ def _window_start_loop(x: FloatArray, t: int, stop: int, window: int) -> tuple[f
     return ref, s1, s2, big, ok
 
 
-_window_start = _jit(_window_start_loop)
+_window_start: Callable[[FloatArray, int, int, int], tuple[float, float, float, float, bool]] = _jit(_window_start_loop)
 
 
 def _sma(x: FloatArray, window: int, out: FloatArray) -> bool:

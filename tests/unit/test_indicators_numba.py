@@ -256,3 +256,27 @@ print(json.dumps(seen))
         assert seen[2] is False
     else:
         assert seen[2] is True
+
+
+def test_kernels_work_without_a_writable_cache(tmp_path: Path) -> None:
+    # No cache locator at all (as when every candidate directory is read-only): numba would refuse cache=True.
+    code = """
+import json
+import numpy as np
+from numba.core import caching
+impl = getattr(caching, "CacheImpl", None) or getattr(caching, "_CacheImpl")  # renamed in numba 0.59
+impl._locator_classes = []
+from desk.indicators import _backend
+import desk.indicators as ind
+kernels = _backend.kernels()
+x = np.arange(1.0, 41.0)
+print(json.dumps({"cached": kernels.CACHED, "sma": ind.sma(x, 4)[-1], "rsi": ind.rsi(x, 14)[-1]}))
+"""
+    pytest.importorskip("numba")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DESK_", "NUMBA_"))}
+    env["DESK_HOME"] = str(tmp_path / "home")
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"cached": False, "sma": 38.5, "rsi": 100.0}
