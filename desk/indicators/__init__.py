@@ -2,7 +2,9 @@
 
 Vectorised (``desk.indicators.sma`` ...): float64 arrays in, arrays of the same length out, NaN for the warm-up
 exactly where TA-Lib puts it. Streaming (``desk.indicators.SMA`` ...): ``update(value)`` per tick returns the
-same number the vectorised function gives at that index (or None during the warm-up). Conventions and formulas:
+same number the vectorised function gives at that index (or None during the warm-up). The vectorised functions
+run compiled numba loops when numba is installed (``desk[fast]``; imported on the first call) and a numpy
+implementation otherwise or with ``DESK_NO_NUMBA=1`` (:mod:`._backend`). Conventions, formulas and speed:
 docs/indicators.md.
 """
 

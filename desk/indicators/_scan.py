@@ -17,8 +17,8 @@ stored input and writes a weighted sum of them (EMA; MACD's line = fast EMA - sl
 :func:`smooth` takes inputs computed chunk by chunk (RSI's gains, ATR's true range), never stored whole.
 
 Cost, measured (benchmarks/bench_indicators.py): ~1.5-2 ns an element per series, against ~0.6-1.8 for TA-Lib's
-compiled loops. That is enough for an EMA at TA-Lib's speed but not for RSI and MACD within 2x, which would need
-a compiler (numba: docs/indicators.md).
+compiled loops. That is enough for an EMA at TA-Lib's speed but not for RSI and MACD within 2x: with numba
+installed the indicators use the compiled loops of :mod:`._kernels` instead, and this is the fallback.
 """
 
 from __future__ import annotations
