@@ -1,8 +1,8 @@
 """Compiled loops (numba) for the vectorised indicators: one pass over the data, every output in that pass.
 
 Why: the numpy path (:mod:`._scan`, :mod:`._rolling`) pays ~1.5-2 ns an element for every smoothed series and
-every extra pass, which leaves RSI, MACD and BBANDS 2.5-3.5x behind TA-Lib's C loops on 1M closes; these loops
-do what TA-Lib does (one fused pass, outputs written as they are computed) and land within 2x
+every extra pass, which leaves RSI, MACD and BBANDS 2.6-3.8x behind TA-Lib's C loops on 1M closes; these loops
+do what TA-Lib does (one fused pass, outputs written as they are computed) and take 0.5-0.7x TA-Lib's time
 (benchmarks/bench_indicators.py, docs/indicators.md). This module imports numba at the top and is itself imported
 only by :mod:`._backend`, on the first indicator call, never at ``import desk``.
 
