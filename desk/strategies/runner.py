@@ -232,10 +232,13 @@ class StrategyRunner:
         try:
             fn(*args)
         except Exception as exc:
-            inst.error = f"{type(exc).__name__}: {exc}"
-            log.error("strategy %s failed: %s\n%s", inst.key, inst.error, traceback.format_exc())
-            self._set_state(inst, StrategyState.ERROR, inst.error)
-            self.gateway.broker.cancel_all(inst.symbol, inst.key, reason="strategy error")
+            self._fail(inst, exc)
+
+    def _fail(self, inst: StrategyInstance, exc: Exception) -> None:
+        inst.error = f"{type(exc).__name__}: {exc}"
+        log.error("strategy %s failed: %s\n%s", inst.key, inst.error, traceback.format_exc())
+        self._set_state(inst, StrategyState.ERROR, inst.error)
+        self.gateway.broker.cancel_all(inst.symbol, inst.key, reason="strategy error")
 
     # --- event routing ----------------------------------------------------------------------------
     def on_event(self, event: Event) -> None:
@@ -258,7 +261,10 @@ class StrategyRunner:
             elif kind is Bar:
                 assert isinstance(event, Bar)
                 if inst.bars is not None and inst.bars.timeframe_s == event.timeframe_s:
-                    self._call(inst, inst.strategy.on_bar, event)
+                    try:  # _call inlined: a backtest pays this once per bar
+                        inst.strategy.on_bar(event)
+                    except Exception as exc:
+                        self._fail(inst, exc)
             if inst.strategy.timer_seconds > 0:
                 self._timer(inst, self.clock())
 
