@@ -213,7 +213,8 @@ def build_app(
     clock: Clock | None = None,
     freeze_gc: bool = True,
 ) -> DeskApp:
-    """The desk app on ``feed`` (default: the simulated market from ``settings``) and ``engine``.
+    """The desk app on ``feed`` (default: ``market.venue`` from ``settings``, the simulated market unless set
+    otherwise) and ``engine``.
 
     Tests inject a feed (never the network), a prepared engine and a fixed ``clock``; the CLI passes settings
     only. ``freeze_gc`` moves start-up objects out of the collector after the first frame (off in tests that
@@ -221,9 +222,9 @@ def build_app(
     """
     settings = settings if settings is not None else Settings()
     if feed is None:
-        from desk.ui.sources import simulated_feed
+        from desk.ui.sources import market_feed
 
-        feed = simulated_feed(settings)
+        feed = market_feed(settings)
     if engine is None:
         engine = Engine(feed.instruments, venue=feed.venue, tape_size=settings.ui.tape_size)
     return DeskApp(settings, feed=feed, engine=engine, clock=clock or time.time, freeze_gc=freeze_gc)
