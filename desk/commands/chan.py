@@ -1,8 +1,10 @@
 """`desk chan`: Chan-theory structure (fractals, pens, segments, MACD divergence) of a bar file or a simulated symbol.
 
 ``--data FILE`` reads CSV or parquet OHLCV with polars (columns ts or timestamp, open, high, low, close, optional
-volume). ``--symbol SYM`` builds OHLC bars from the simulated market's fair-price path, sampled 60 times a bar
-(4 times for second bars) so highs and lows are real extremes of the path. Rules: docs/chan.md.
+volume); with ``--timeframe`` its bars are first resampled to that length (epoch-aligned, like
+``desk.backtest.data.resample_ohlcv``). ``--symbol SYM`` builds OHLC bars from the simulated market's fair-price
+path, sampled 60 times a bar (4 times for second bars) so highs and lows are real extremes of the path. Rules:
+docs/chan.md.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ PriceFormat = Callable[[float], str]
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 MAX_SIM_BARS = 100_000
+NS_PER_S = 1_000_000_000
 
 
 def register(app: typer.Typer) -> None:
@@ -35,7 +38,11 @@ def chan(
     data: Annotated[Path | None, typer.Option("--data", help="CSV or parquet OHLCV file.")] = None,
     symbol: Annotated[str | None, typer.Option("--symbol", help="Simulated-market symbol, e.g. BTC-USD.")] = None,
     timeframe: Annotated[
-        str | None, typer.Option("--timeframe", help="Bar length for --symbol: 1s 1m 5m 1h 1d.")
+        str | None,
+        typer.Option(
+            "--timeframe",
+            help="Bar length: 1s 1m 5m 1h 1d. With --data: resample the file's bars (a multiple of them).",
+        ),
     ] = None,
     pen: Annotated[str, typer.Option("--pen", help="Pen definition: new_3kline or traditional.")] = "new_3kline",
     macd: Annotated[str, typer.Option("--macd", help="MACD preset from config/chan.toml.")] = "standard",
@@ -64,9 +71,9 @@ def chan(
         raise UserError(str(exc)) from exc
     fmt: PriceFormat
     if data is not None:
-        if timeframe is not None:
-            raise UserError(f"--timeframe {timeframe} applies to --symbol only: the file's bars are used as they are")
         arrays, fmt = load_file(data), _plain_price
+        if timeframe is not None:
+            arrays = resample_bars(arrays, parse_timeframe(timeframe), data)
     else:
         assert symbol is not None
         arrays, fmt = sim_bars(symbol, parse_timeframe(timeframe or "1m"), bars, seed)
@@ -147,6 +154,53 @@ def load_file(path: Path) -> BarArrays:
         return BarArrays(ts=_ts_column(df, ts_name, path), **prices)
     except ValueError as exc:
         raise UserError(f"--data {path}: {exc}") from exc
+
+
+def resample_bars(arrays: BarArrays, timeframe_s: int, path: Path) -> BarArrays:
+    """Coarser bars aligned to the epoch: first open, max high, min low, last close of the file's bars in each window.
+
+    The rule of ``desk.backtest.data.resample_ohlcv`` on float prices (that one works on the tick grid of an
+    ``OHLCV``). Integer timestamps keep their own unit (seconds, ms, us or ns, told apart by magnitude as the
+    backtest loader does); the window must be a whole multiple of the file's most common bar spacing.
+    """
+    import numpy as np
+
+    from desk.backtest.data import _epoch_scale, format_timeframe
+    from desk.chan import BarArrays
+
+    ts = arrays.ts
+    every = timeframe_s * NS_PER_S
+    if len(ts) < 2:
+        return arrays
+    scale = _epoch_scale(float(abs(int(ts[0]))))
+    ts_ns = ts * scale
+    step = np.diff(ts_ns)
+    bad = np.flatnonzero(step <= 0)
+    if bad.size:
+        row = int(bad[0]) + 1
+        raise UserError(
+            f"--data {path}: timestamp at row {row} ({int(ts[row])}) is not after row {row - 1} ({int(ts[row - 1])}): "
+            "expected strictly increasing bar times to resample"
+        )
+    values, counts = np.unique(step, return_counts=True)
+    spacing = int(values[np.argmax(counts)])
+    if every % spacing:
+        have = format_timeframe(spacing // NS_PER_S) if spacing % NS_PER_S == 0 else f"{spacing / NS_PER_S:g}s"
+        raise UserError(
+            f"--timeframe {format_timeframe(timeframe_s)}: expected a multiple of the file's {have} bars ({path})"
+        )
+    if every == spacing:
+        return arrays
+    bucket = ts_ns - ts_ns % every
+    starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
+    ends = np.r_[starts[1:], len(ts)] - 1
+    return BarArrays(
+        ts=bucket[starts] // scale,
+        open=arrays.open[starts],
+        high=np.maximum.reduceat(arrays.high, starts),
+        low=np.minimum.reduceat(arrays.low, starts),
+        close=arrays.close[ends],
+    )
 
 
 def _price_column(df: Any, name: str, path: Path) -> Any:
