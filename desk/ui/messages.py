@@ -6,7 +6,12 @@ user-driven events that other panels (orders, strategies, risk) will want to fol
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from desk.risk.monitor import RiskReport
 
 
 class SymbolSwitched(Message):
@@ -16,3 +21,11 @@ class SymbolSwitched(Message):
         super().__init__()
         self.symbol = symbol
         self.previous = previous
+
+
+class RiskReportComputed(Message):
+    """The VaR worker finished a run (posted from its thread); the risk panel redraws when it is applied."""
+
+    def __init__(self, report: RiskReport) -> None:
+        super().__init__()
+        self.report = report

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -145,30 +145,61 @@ class LadderColumns:
     size: int
     cum: int
     bar: int
+    own: int = 0  # our resting size at the level ("mine"); 0 when the desk does not trade
 
     @staticmethod
-    def for_width(width: int) -> LadderColumns:
+    def for_width(width: int, own: bool = False) -> LadderColumns:
         """Numbers get fixed columns (so they do not jitter); the depth bar takes whatever is left."""
         price, size, cum = 14, 12, 13
-        bar = max(0, width - price - size - cum - 3)
-        return LadderColumns(price, size, cum, bar)
+        mine = OWN_WIDTH if own else 0
+        bar = max(0, width - price - size - cum - 3 - (mine + 1 if own else 0))
+        return LadderColumns(price, size, cum, bar, mine)
 
 
-def ladder_lines(view: MarketView, depth: int, width: int, fmt: GridFormat) -> list[Line]:
+OWN_WIDTH = 10
+OWN_MARK = "◆"
+"""Marks a level where we have resting orders, before our size there."""
+
+
+def with_own(levels: Sequence[Level], own: Mapping[int, int], ask: bool) -> list[Level]:
+    """``levels`` plus our resting prices that the public book does not show (size 0), best first.
+
+    Paper orders do not enter the venue's book, so a quote inside the spread or between two public levels would
+    otherwise have no row to be marked on.
+    """
+    if not own:
+        return list(levels)
+    shown = {price for price, _ in levels}
+    extra = [(price, 0) for price in own if price not in shown]
+    if not extra:
+        return list(levels)
+    return sorted([*levels, *extra], key=lambda level: level[0], reverse=not ask)
+
+
+def ladder_lines(
+    view: MarketView,
+    depth: int,
+    width: int,
+    fmt: GridFormat,
+    own: tuple[Mapping[int, int], Mapping[int, int]] | None = None,
+) -> list[Line]:
     """Header, ``depth`` ask rows (best ask lowest), the spread row, ``depth`` bid rows (best bid highest).
 
     Missing levels are blank rows, so the spread row stays on the same screen line whatever the book holds.
     Bars show cumulative size from the touch on one scale for both sides, so the thinner side looks thinner.
+    With ``own`` (our resting lots per price: bids, asks) a "mine" column marks the levels we rest at.
     """
-    cols = LadderColumns.for_width(width)
-    asks = view.asks[:depth]
-    bids = view.bids[:depth]
+    cols = LadderColumns.for_width(width, own is not None)
+    own_bids, own_asks = own if own is not None else ({}, {})
+    asks = with_own(view.asks[: depth + len(own_asks)], own_asks, ask=True)[:depth]
+    bids = with_own(view.bids[: depth + len(own_bids)], own_bids, ask=False)[:depth]
     ask_cum = _cumulative(asks)
     bid_cum = _cumulative(bids)
     scale = max(ask_cum[-1] if ask_cum else 0, bid_cum[-1] if bid_cum else 0)
 
     header: Line = (
         (fit("price", cols.price), "header"),
+        (" " + fit("mine", cols.own), "header") if cols.own else ("", "header"),
         (" " + fit("size", cols.size), "header"),
         (" " + fit("total", cols.cum), "header"),
         (" " + fit("depth", cols.bar, right=False), "header") if cols.bar else ("", "header"),
@@ -177,10 +208,10 @@ def ladder_lines(view: MarketView, depth: int, width: int, fmt: GridFormat) -> l
     blank: Line = ((" " * width, "muted"),)
     lines.extend([blank] * (depth - len(asks)))
     for i in range(len(asks) - 1, -1, -1):
-        lines.append(_level_line(asks[i], ask_cum[i], scale, cols, fmt, "ask"))
-    lines.append(spread_line(bids, asks, fmt))
+        lines.append(_level_line(asks[i], ask_cum[i], scale, cols, fmt, "ask", own_asks.get(asks[i][0], 0)))
+    lines.append(spread_line(view.bids[:1], view.asks[:1], fmt))
     for i in range(len(bids)):
-        lines.append(_level_line(bids[i], bid_cum[i], scale, cols, fmt, "bid"))
+        lines.append(_level_line(bids[i], bid_cum[i], scale, cols, fmt, "bid", own_bids.get(bids[i][0], 0)))
     lines.extend([blank] * (depth - len(bids)))
     return lines
 
@@ -194,11 +225,16 @@ def _cumulative(levels: Sequence[Level]) -> list[int]:
     return out
 
 
-def _level_line(level: Level, cum: int, scale: int, cols: LadderColumns, fmt: GridFormat, side: str) -> Line:
+def _level_line(
+    level: Level, cum: int, scale: int, cols: LadderColumns, fmt: GridFormat, side: str, mine: int = 0
+) -> Line:
     price, size = level
-    cells: list[Cell] = [
-        (fit(fmt.price(price), cols.price), side),
-        (" " + fit(fmt.size(size), cols.size), "value"),
+    cells: list[Cell] = [(fit(fmt.price(price), cols.price), side)]
+    if cols.own:
+        mark = OWN_MARK + fmt.size(mine) if mine else ""
+        cells.append((" " + fit(mark, cols.own), "accent"))
+    cells += [
+        (" " + fit(fmt.size(size) if size else "-", cols.size), "value"),
         (" " + fit(fmt.size(cum), cols.cum), "muted"),
     ]
     if cols.bar:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from desk.engine import MarketView
 from desk.ui.model import GridFormat, ladder_lines
 from desk.ui.widgets.lines import LineWidget
@@ -13,7 +15,7 @@ class Ladder(LineWidget):
     def __init__(self, depth: int, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.depth = depth
-        self._key: tuple[str, int, int, int] | None = None
+        self._key: tuple[object, ...] | None = None
         self._format: GridFormat | None = None
 
     def shown_depth(self) -> int:
@@ -21,12 +23,14 @@ class Ladder(LineWidget):
         room = (self.size.height - 3) // 2  # title, header and spread rows, then the two sides
         return max(1, min(self.depth, room)) if self.size.height else self.depth
 
-    def show(self, view: MarketView) -> None:
-        key = (view.symbol, view.seq, self.size.width, self.size.height)
+    def show(self, view: MarketView, own: tuple[Mapping[int, int], Mapping[int, int]] | None = None) -> None:
+        """``own``: our resting lots per price (bids, asks) to mark in the "mine" column; None hides the column."""
+        own_key = None if own is None else (tuple(own[0].items()), tuple(own[1].items()))
+        key = (view.symbol, view.seq, self.size.width, self.size.height, own_key)
         if key == self._key:
             return
         self._key = key
         if self._format is None or self._format.instrument is not view.instrument:
             self._format = GridFormat(view.instrument)
-        body = ladder_lines(view, self.shown_depth(), self.size.width, self._format)
+        body = ladder_lines(view, self.shown_depth(), self.size.width, self._format, own)
         self.set_panel(f"depth {view.symbol}", body)

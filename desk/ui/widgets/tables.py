@@ -1,0 +1,64 @@
+"""The base of desk's low-rate tables (strategies, orders): a ``DataTable`` that changes only what changed.
+
+``DataTable`` repaints the whole table on any cell update (references/textual-live-data.md, pitfall 3), so these
+tables are handed complete rows on their own schedule and touch the table only when a row differs: changed
+cells when the rows are the same, a rebuild (keeping the selected row) when rows came or went.
+"""
+
+from __future__ import annotations
+
+from textual.coordinate import Coordinate
+from textual.widgets import DataTable, Static
+
+Row = tuple[str, ...]
+KeyedRows = list[tuple[str, Row]]
+
+
+class PanelTitle(Static):
+    """A table's title row, painted like the Line-API panels' own title rows."""
+
+
+class SyncedTable(DataTable[str]):
+    def __init__(self, columns: tuple[tuple[str, int], ...], *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False, show_row_labels=False)
+        self._spec = columns
+        self._rows: KeyedRows = []
+        self.rebuilds = 0  # how often rows were re-added (tests check the table is left alone when nothing changed)
+
+    def on_mount(self) -> None:
+        for label, width in self._spec:
+            self.add_column(label, width=width, key=label)
+
+    @property
+    def rows_shown(self) -> KeyedRows:
+        return self._rows
+
+    def selected_key(self) -> str | None:
+        """Key of the row under the cursor, or None for an empty table."""
+        if not self._rows:
+            return None
+        row = min(max(self.cursor_row, 0), len(self._rows) - 1)
+        return self._rows[row][0]
+
+    def sync(self, rows: KeyedRows) -> bool:
+        """Show ``rows``; returns whether anything changed on screen."""
+        old = self._rows
+        if rows == old:
+            return False
+        if [k for k, _ in rows] == [k for k, _ in old]:
+            columns = [label for label, _ in self._spec]
+            for (key, new), (_, was) in zip(rows, old, strict=True):
+                for column, value, previous in zip(columns, new, was, strict=True):
+                    if value != previous:
+                        self.update_cell(key, column, value)
+        else:
+            selected = self.selected_key()
+            self.clear()
+            for key, cells in rows:
+                self.add_row(*cells, key=key)
+            self.rebuilds += 1
+            keys = [k for k, _ in rows]
+            if selected in keys:
+                self.cursor_coordinate = Coordinate(keys.index(selected), 0)
+        self._rows = rows
+        return True
