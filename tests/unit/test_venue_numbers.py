@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from desk.domain.instruments import OffGridError
-from desk.feeds.venues.numbers import GridParser
+from desk.feeds.venues.numbers import MAX_COUNT, GridParser
 
 STEPS = ["1", "10", "0.1", "0.01", "0.00001", "0.00000001", "0.25", "5", "0.005", "1E-12"]
 
@@ -87,3 +88,149 @@ def test_cache_is_bounded() -> None:
     for i in range(GridParser.CACHE_LIMIT + 10):
         assert parser(f"{i}.00") == i * 100
     assert len(parser.cache) <= GridParser.CACHE_LIMIT
+
+
+# --- the float fast path (power-of-ten grids, texts of at most 16 characters) ---------------------------------
+
+
+class TextPathSpy(GridParser):
+    """Records every text the float path handed on to the integer text path."""
+
+    __slots__ = ("deferred",)
+
+    def __init__(self, step: Decimal, what: str = "price") -> None:
+        super().__init__(step, what)
+        self.deferred: list[str] = []
+
+    def _parse_text(self, text: str) -> int:
+        self.deferred.append(text)
+        return super()._parse_text(text)
+
+
+def outcome(text: str, step: Decimal) -> int | type[Exception]:
+    """The independent reference for any text: ticks, OffGridError, or ValueError for anything not a number."""
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        return ValueError
+    if not value.is_finite() or value < 0:
+        return ValueError
+    if value == 0:
+        return 0
+    if value.adjusted() > 40:  # far beyond MAX_COUNT ticks on every step tested
+        return ValueError
+    if value.adjusted() < -40:  # non-zero and far finer than every step tested
+        return OffGridError
+    ticks = Fraction(value) / Fraction(step)
+    if ticks >= MAX_COUNT:
+        return ValueError
+    return OffGridError if ticks.denominator != 1 else int(ticks)
+
+
+def parsed(parser: GridParser, text: str) -> int | type[Exception]:
+    try:
+        return parser(text)
+    except OffGridError:
+        return OffGridError
+    except ValueError:
+        return ValueError
+
+
+def on_grid_text(count: int, k: int, pad: int) -> str:
+    """``count * 10**-k`` as fixed-point text with ``pad`` extra zero decimals (as venues pad to 8)."""
+    whole, frac = divmod(count, 10**k)
+    decimals = f"{frac:0{k}d}" + "0" * pad if k else "0" * pad
+    return f"{whole}.{decimals}" if decimals else str(whole)
+
+
+# counts from 1 to just under the float path's limit (10**15), with the edges drawn often
+COUNTS = st.one_of(
+    st.integers(1, 10**15 - 1),
+    st.integers(1, 1000),
+    st.integers(10**15 - 1000, 10**15 - 1),
+    st.integers(2**49 - 1000, 2**49 + 1000),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(count=COUNTS, k=st.integers(0, 16), pad=st.integers(0, 8))
+def test_float_path_reads_on_grid_texts_exactly(count: int, k: int, pad: int) -> None:
+    text = on_grid_text(count, k, pad)
+    step = Decimal(1).scaleb(-k)
+    parser = TextPathSpy(step, "size")
+    assert outcome(text, step) == count  # the reference agrees the text is on the grid
+    got = parser(text)
+    assert got == count and type(got) is int
+    # a short text is answered by the float path alone (the test would pass vacuously otherwise)
+    assert parser.deferred == ([] if len(text) <= 16 else [text])
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    count=COUNTS,
+    k=st.integers(0, 12),
+    extra=st.integers(1, 10),
+    below=st.integers(1, 10**10 - 1),
+)
+def test_float_path_never_accepts_an_off_grid_text(count: int, k: int, extra: int, below: int) -> None:
+    """Values a hair off the grid (down to one unit in the 10th extra decimal) are off-grid errors, short or long."""
+    below %= 10**extra
+    if below == 0:
+        below = 1
+    digits = on_grid_text(count, k, 0).replace(".", "")
+    text_digits = str(int(digits) * 10**extra + below)  # count * 10**extra + below, in units of 10**-(k+extra)
+    decimals = k + extra
+    whole, frac = text_digits[:-decimals] or "0", text_digits[-decimals:].rjust(decimals, "0")
+    text = f"{whole}.{frac}"
+    step = Decimal(1).scaleb(-k)
+    assert outcome(text, step) is OffGridError
+    parser = TextPathSpy(step, "price")
+    with pytest.raises(OffGridError):
+        parser(text)
+    assert parser.deferred == [text]  # the float path declined; the integer path decided
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    text=st.text("0123456789.eE+-_ n\u0661\u00a0", max_size=17),
+    step=st.sampled_from(["1", "0.1", "0.0001", "0.00000001", "1E-12", "0.25", "5"]),
+)
+def test_any_text_matches_decimal(text: str, step: str) -> None:
+    """Odd texts (exponents, signs, underscores, spaces, Unicode digits): the same value or the same error class."""
+    parser = GridParser(Decimal(step))
+    assert parsed(parser, text) == outcome(text, Decimal(step))
+
+
+@pytest.mark.parametrize(
+    ("step", "text", "expected"),
+    [
+        ("0.00000001", "0.00000001", 1),  # the finest Binance lot, float path
+        ("0.00000001", "9999999.99999999", 10**15 - 1),  # 16 characters, the largest count the float path takes
+        ("0.00000001", "10000000.00000000", 10**15),  # count at the limit: integer text path
+        ("0.00000001", "99999999.99999999", 9999999999999999),  # 17 characters: integer text path
+        ("0.00000001", "99999999.999999999", OffGridError),
+        ("0.00000001", "0.000000015", OffGridError),
+        ("1", "6195.00000001", OffGridError),  # 13 characters, 1e-8 off a whole lot
+        ("1", "1.000000000000001", OffGridError),  # 16 significant digits, 1e-15 off: integer text path
+        ("1", "1.00000000000001", OffGridError),  # 16 characters, 15 digits, 1e-14 off: float path declines
+        ("1", "99999999999999.9", OffGridError),  # 16 characters, 0.1 off a 14-digit count
+        ("1", "9999999999999999", 9999999999999999),  # 16 plain digits: an integer, beyond the float path's limit
+        ("0.00000001", "1e-400", OffGridError),  # parses to 0.0 as a float: the exact path decides
+        ("0.00000001", "1e-8", 1),
+        ("0.01", "1E+2", 10000),
+        ("0.01", "-0.00", 0),
+        ("0.01", "nan", ValueError),
+        ("0.01", "inf", ValueError),
+        ("0.01", "1e400", ValueError),  # 10**402 ticks: out of range (an overflowing float must not guess)
+        ("0.01", "1e25", 10**27),  # Decimal path (an exponent), below MAX_COUNT
+        ("0.01", "1e26", ValueError),  # 10**28 ticks: out of range
+        ("1", "9" * 28, 10**28 - 1),  # the largest count accepted, integer text path
+        ("1", "1" + "0" * 28, ValueError),
+        ("0.00000001", "1E-999999999", OffGridError),  # must not underflow to an on-grid 0
+        ("0.01", "1_000.5", 100050),
+        ("0.0001", "0.35130000", 3513),
+    ],
+)
+def test_float_path_edges(step: str, text: str, expected: int | type[Exception]) -> None:
+    assert outcome(text, Decimal(step)) == expected
+    assert parsed(GridParser(Decimal(step)), text) == expected

@@ -12,17 +12,49 @@ only its cost (tests/unit/test_venue_numbers.py checks them against ``Decimal``)
 Each parser also remembers recent texts in ``cache`` (bounded, cleared when full): prices near the touch and
 the removal size ``"0.00000000"`` repeat constantly on a live stream, and a dict hit costs a tenth of a parse.
 Hot loops may look ``cache`` up themselves and call the parser only on a miss.
+
+On a power-of-ten grid a cache miss first tries binary floating point, which CPython parses in C (David Gay's
+correctly rounded ``strtod``) for about half the cost of the string slicing and ``int()`` below. The float path
+only ever *accepts*: it returns ``n`` when ``0 < n < 10**15`` and ``n / 10**k == f``, where ``f = float(text)``
+and ``n = round(f * 10**k)``, and hands everything else (zero, off-grid, huge, odd texts) to the exact text path,
+which decides. Why an accepted ``n`` is exactly the Decimal answer, for any text of at most 16 characters:
+
+1. ``10**k`` is an exact double for ``k <= 22``; ``n < 10**15 < 2**50`` is an exact double, and ``n / 10**k``
+   is the correctly rounded quotient, i.e. ``fl(g)`` for the grid value ``g = n * 10**-k``.
+2. If the text's value ``t`` is on the grid, ``t = N * 10**-k``: ``f = t(1 + e1)`` and ``f * 10**k`` rounds to
+   ``N(1 + e1)(1 + e2)`` with ``|e1|, |e2| <= 2**-53``, so it is within about ``N * 2**-52`` of ``N``: under
+   0.25 for ``N < 2**50``, so ``round`` gives ``n == N`` (a larger ``N`` gives ``n >= 10**15``, refused), and
+   ``n / 10**k == fl(t) == f``: accepted, exact.
+3. If ``t`` is off the grid, accepting would need ``fl(t) == fl(g)`` with ``t != g``. ``g`` has at most 15
+   significant digits (``n < 10**15``). A text of at most 16 characters has at most 15 digits, hence at most 15
+   significant digits, unless it is 16 plain digits, an integer and so on every ``10**-k`` grid (case 2).
+   Two different decimals of at most 15 significant digits never round to the same double (15 = DBL_DIG: every
+   such decimal survives decimal -> double -> decimal), and ``g >= 10**-22`` keeps this in the normal range.
+   So an off-grid text is never accepted: the exact path sees it and raises ``OffGridError``.
+4. ``0`` is not accepted because ``"1e-400"`` also parses to ``0.0`` (underflow); ``nan``/``inf`` make ``round``
+   raise and go to the exact path too. Python's ``float()`` accepts a subset of what ``Decimal()`` accepts
+   (both take underscores, surrounding whitespace and Unicode digits), with the same value.
+
+Longer texts (more than 16 characters: ``"12345678.00000000"``) and other grids (``0.25``, ``5``) keep the integer
+text path. tests/unit/test_venue_numbers.py checks both paths against ``Decimal`` with hypothesis.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, DecimalException, DivisionByZero, Inexact, InvalidOperation
 from fractions import Fraction
 
 from desk.domain.instruments import OffGridError, to_decimal
 
 _POW10: tuple[int, ...] = tuple(10**i for i in range(64))
+_FLOAT_MAX_DECIMALS = 22  # 10.0**22 is the largest exact power of ten in a double
+_FLOAT_LIMIT = 10**15  # counts below this have at most 15 digits (DBL_DIG) and stay below 2**50
+_FLOAT_MAX_CHARS = 16  # at most 15 digits, or 16 plain digits (an integer); see the module docstring
+MAX_COUNT = 10**28  # ticks/lots from here up are refused as out of range (Decimal's default 28-digit quotient)
+# Exact Decimal arithmetic: any rounding raises, and the exponent range is the widest there is, so a remainder
+# like 1E-999999999 stays itself instead of underflowing to 0 (which would accept it as on the grid).
+_EXACT = Context(prec=28, Emin=MIN_EMIN, Emax=MAX_EMAX, traps=[InvalidOperation, DivisionByZero, Inexact])
 
 
 def _power_of_ten_decimals(step: Decimal) -> int | None:
@@ -36,7 +68,7 @@ def _power_of_ten_decimals(step: Decimal) -> int | None:
 class GridParser:
     """Parses one instrument's prices (or sizes) onto its grid of ``step``."""
 
-    __slots__ = ("_by_decimals", "_decimals", "_step", "_what", "cache")
+    __slots__ = ("_by_decimals", "_decimals", "_fscale", "_step", "_what", "cache")
 
     CACHE_LIMIT = 8192
 
@@ -46,6 +78,9 @@ class GridParser:
         self._step = step
         self._what = what
         self._decimals = _power_of_ten_decimals(step)
+        k = self._decimals
+        # 0.0 switches the float path off (grids that are not 10**-k, or too fine for an exact 10.0**k)
+        self._fscale = float(_POW10[k]) if k is not None and k <= _FLOAT_MAX_DECIMALS else 0.0
         self._by_decimals: dict[int, tuple[int, int]] = {}
         self.cache: dict[str, int] = {}
 
@@ -62,33 +97,50 @@ class GridParser:
     def parse(self, text: str) -> int:
         """``parser.parse`` is the same as ``parser(text)``; as a bound method it is cheaper to call in hot loops
         (an instance ``__call__`` goes through a slower type-slot dispatch)."""
-        hit = self.cache.get(text)
+        cache = self.cache
+        hit = cache.get(text)
         if hit is not None:
             return hit
+        scale = self._fscale
+        if scale and len(text) <= _FLOAT_MAX_CHARS:
+            try:
+                value = float(text)
+                count = round(value * scale)
+            except (ValueError, OverflowError):  # not a float literal, nan, inf: the exact path decides
+                count = 0
+            if 0 < count < _FLOAT_LIMIT and count / scale == value:
+                if len(cache) >= self.CACHE_LIMIT:
+                    cache.clear()
+                cache[text] = count
+                return count
+        return self._parse_text(text)
+
+    def _parse_text(self, text: str) -> int:
+        """The integer path: digits with the dot removed, scaled by a power of ten (or a reduced fraction)."""
         whole, _, frac = text.partition(".")
         try:
             digits = int(whole + frac)
         except ValueError:
             return self.exact(text)
         # int() is lenient: signs, underscores and surrounding whitespace. A sign or space before the digits
-        # cannot change the value; a minus, an underscore or trailing whitespace could (the decimals would be
-        # miscounted), so those texts take the Decimal path.
-        if digits < 0 or "_" in text or text[-1] not in "0123456789":
+        # cannot change the value; a minus, an underscore, trailing whitespace or a sign/space right after the dot
+        # (".-0", ". 5": not numbers) could, so those texts take the Decimal path.
+        if digits < 0 or "_" in text or text[-1] not in "0123456789" or (frac and frac[0] not in "0123456789"):
             return self.exact(text)
         k = self._decimals
         n = len(frac)
         if k is not None:
             if n <= k:
-                count = digits * _POW10[k - n]
+                count, rem = digits * _POW10[k - n], 0
             else:
                 count, rem = divmod(digits, _POW10[n - k])
-                if rem:
-                    raise OffGridError(f"{self._what} {text} is not a multiple of {self._step}")
         else:
-            scale = self._by_decimals.get(n) or self._scale(n)
-            count, rem = divmod(digits * scale[0], scale[1])
-            if rem:
-                raise OffGridError(f"{self._what} {text} is not a multiple of {self._step}")
+            ratio = self._by_decimals.get(n) or self._scale(n)
+            count, rem = divmod(digits * ratio[0], ratio[1])
+        if count >= MAX_COUNT:
+            raise ValueError(f"{self._what} {text} is out of range")
+        if rem:
+            raise OffGridError(f"{self._what} {text} is not a multiple of {self._step}")
         cache = self.cache
         if len(cache) >= self.CACHE_LIMIT:
             cache.clear()
@@ -100,7 +152,10 @@ class GridParser:
         number = to_decimal(value, self._what)
         if number < 0:
             raise ValueError(f"{self._what} {value} is negative")
-        count, rem = divmod(number, self._step)
+        try:
+            count, rem = _EXACT.divmod(number, self._step)
+        except DecimalException as exc:  # the quotient needs more than 28 digits
+            raise ValueError(f"{self._what} {value} is out of range") from exc
         if rem:
             raise OffGridError(f"{self._what} {value} is not a multiple of {self._step}")
         return int(count)
