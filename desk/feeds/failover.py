@@ -18,9 +18,10 @@ import contextlib
 import math
 import time
 from collections.abc import Callable, Sequence
-from msgspec.structs import replace
 from decimal import Decimal
 from fractions import Fraction
+
+from msgspec.structs import replace
 
 from desk.book.l2 import BookState, OrderBook, SequenceGap
 from desk.domain.events import BookDelta, BookSnapshot, Event, FeedState, FeedStatus, Level, Trade
