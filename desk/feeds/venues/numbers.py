@@ -17,7 +17,9 @@ On a power-of-ten grid a cache miss first tries binary floating point, which CPy
 correctly rounded ``strtod``) for about half the cost of the string slicing and ``int()`` below. The float path
 only ever *accepts*: it returns ``n`` when ``0 < n < 10**15`` and ``n / 10**k == f``, where ``f = float(text)``
 and ``n = round(f * 10**k)``, and hands everything else (zero, off-grid, huge, odd texts) to the exact text path,
-which decides. Why an accepted ``n`` is exactly the Decimal answer, for any text of at most 16 characters:
+which decides. Why an accepted ``n`` is exactly the Decimal answer, for any text of at most 16 characters once
+its trailing zeros are stripped (``"12345678.00000000"`` -> ``"12345678."``; stripping never removes a significant
+digit, and when an exponent follows the mantissa it only shortens the exponent):
 
 1. ``10**k`` is an exact double for ``k <= 22``; ``n < 10**15 < 2**50`` is an exact double, and ``n / 10**k``
    is the correctly rounded quotient, i.e. ``fl(g)`` for the grid value ``g = n * 10**-k``.
@@ -26,8 +28,9 @@ which decides. Why an accepted ``n`` is exactly the Decimal answer, for any text
    0.25 for ``N < 2**50``, so ``round`` gives ``n == N`` (a larger ``N`` gives ``n >= 10**15``, refused), and
    ``n / 10**k == fl(t) == f``: accepted, exact.
 3. If ``t`` is off the grid, accepting would need ``fl(t) == fl(g)`` with ``t != g``. ``g`` has at most 15
-   significant digits (``n < 10**15``). A text of at most 16 characters has at most 15 digits, hence at most 15
-   significant digits, unless it is 16 plain digits, an integer and so on every ``10**-k`` grid (case 2).
+   significant digits (``n < 10**15``). A (stripped) text of at most 16 characters has at most 15 digits, hence
+   at most 15 significant digits, unless it is 16 plain digits: then the whole text is digits, an integer, on
+   every ``10**-k`` grid (case 2).
    Two different decimals of at most 15 significant digits never round to the same double (15 = DBL_DIG: every
    such decimal survives decimal -> double -> decimal), and ``g >= 10**-22`` keeps this in the normal range.
    So an off-grid text is never accepted: the exact path sees it and raises ``OffGridError``.
@@ -35,8 +38,8 @@ which decides. Why an accepted ``n`` is exactly the Decimal answer, for any text
    raise and go to the exact path too. Python's ``float()`` accepts a subset of what ``Decimal()`` accepts
    (both take underscores, surrounding whitespace and Unicode digits), with the same value.
 
-Longer texts (more than 16 characters: ``"12345678.00000000"``) and other grids (``0.25``, ``5``) keep the integer
-text path. tests/unit/test_venue_numbers.py checks both paths against ``Decimal`` with hypothesis.
+Longer texts (``"12345678.12345678"``) and other grids (``0.25``, ``5``) keep the integer text path.
+tests/unit/test_venue_numbers.py checks both paths against ``Decimal`` with hypothesis.
 """
 
 from __future__ import annotations
@@ -102,7 +105,7 @@ class GridParser:
         if hit is not None:
             return hit
         scale = self._fscale
-        if scale and len(text) <= _FLOAT_MAX_CHARS:
+        if scale and (len(text) <= _FLOAT_MAX_CHARS or len(text.rstrip("0")) <= _FLOAT_MAX_CHARS):
             try:
                 value = float(text)
                 count = round(value * scale)
