@@ -103,6 +103,7 @@ class TradingActions(App[None]):
         self.recovered = recovered
         self.var_runs = 0  # reports applied (tests wait on this)
         self._var_worker: Worker[None] | None = None
+        self._control_path: Path | None = None  # set once our control server listens
         # The bell goes through Textual (a raw BEL on stderr could land inside a frame being written).
         self._alert_bell = session.monitor.alerts.bell
         session.monitor.alerts.bell = False
@@ -137,6 +138,7 @@ class TradingActions(App[None]):
                 f"recovered from the journal: {r['fills']} fills, {r['open_orders']} open orders, "
                 f"{r['strategies']} strategies (paused)",
                 timeout=10,
+                markup=False,
             )
 
     def stop_trading(self) -> None:
@@ -145,6 +147,11 @@ class TradingActions(App[None]):
         if self._on_alert in listeners:
             listeners.remove(self._on_alert)
         self.session.desk.close()
+        # The server's own shutdown runs when its worker is cancelled, which the app does not wait for at exit:
+        # remove our socket here too, so `desk halt` does not find a dead desk's socket.
+        if self._control_path is not None:
+            self._control_path.unlink(missing_ok=True)
+            self._control_path = None
 
     def update_trading(self) -> None:
         """The trading part of the UI tick; each panel decides whether anything changed."""
@@ -171,6 +178,7 @@ class TradingActions(App[None]):
             self.startup_error = str(exc)
             self.exit(return_code=1)
             return
+        self._control_path = path
         try:
             await asyncio.Event().wait()  # serve until the app cancels this worker
         finally:
@@ -179,7 +187,13 @@ class TradingActions(App[None]):
     def _on_alert(self, alert: Alert) -> None:
         severity = _SEVERITY.get(alert.severity, "warning")
         timeout = 10 if alert.severity is Severity.CRITICAL else 5
-        self.notify(alert.message, title=alert.kind, severity=severity, timeout=timeout)  # type: ignore[arg-type]
+        self.notify(
+            alert.message,
+            title=alert.kind,
+            severity=severity,  # type: ignore[arg-type]
+            timeout=timeout,
+            markup=False,
+        )
         if self._alert_bell and alert.severity is not Severity.INFO:
             self.bell()
 
@@ -219,7 +233,7 @@ class TradingActions(App[None]):
     def _selected_strategy(self) -> str | None:
         key = self._strategies.selected_key()
         if key is None:
-            self.notify("no strategy selected: a adds one", severity="warning")
+            self.notify("no strategy selected: a adds one", severity="warning", markup=False)
             self.bell()
         return key
 
@@ -231,10 +245,10 @@ class TradingActions(App[None]):
         try:
             getattr(desk, f"{verb}_strategy")(key, source=SOURCE)
         except UserError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(str(exc), severity="error", markup=False)
             return
         inst = desk.runner.instances[key]
-        self.notify(f"{key} {inst.state.value}" + (f": {inst.error}" if inst.error else ""))
+        self.notify(f"{key} {inst.state.value}" + (f": {inst.error}" if inst.error else ""), markup=False)
         self.update_trading()
 
     def action_start_strategy(self) -> None:
@@ -267,7 +281,7 @@ class TradingActions(App[None]):
             keys = [k for k, _ in self._strategies.rows_shown]
             if key in keys:
                 self._strategies.move_cursor(row=keys.index(key))
-            self.notify(f"{key} added (stopped): g starts it, e edits its parameters")
+            self.notify(f"{key} added (stopped): g starts it, e edits its parameters", markup=False)
 
         self.push_screen(AddStrategyScreen(names, docs, self.symbols, self.symbol, add), added)
 
@@ -282,7 +296,7 @@ class TradingActions(App[None]):
 
         def done(applied: bool | None) -> None:
             if applied:
-                self.notify(f"{key} parameters applied")
+                self.notify(f"{key} parameters applied", markup=False)
                 self.update_trading()
 
         self.push_screen(ParamsScreen(key, inst.name, inst.cls.params, inst.params, apply), done)
@@ -302,31 +316,31 @@ class TradingActions(App[None]):
         try:
             order = desk.manual_order(ticket.symbol, ticket.side, ticket.quantity, ticket.price, source=SOURCE)
         except UserError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(str(exc), severity="error", markup=False)
             return None
         inst = desk.instruments[order.symbol]
         status = STATUS_SHORT[order.status]
         if order.status is OrderStatus.REJECTED:
-            self.notify(f"{ticket.describe()} rejected: {order.reason}", severity="error", timeout=8)
+            self.notify(f"{ticket.describe()} rejected: {order.reason}", severity="error", timeout=8, markup=False)
         else:
             filled = f", filled {inst.size_str(order.filled)}" if order.filled else ""
-            self.notify(f"{ticket.describe()}: {status}{filled}")
+            self.notify(f"{ticket.describe()}: {status}{filled}", markup=False)
         self.update_trading()
         return order
 
     def action_cancel_order(self) -> None:
         key = self._orders.selected_key()
         if key is None:
-            self.notify("no order selected", severity="warning")
+            self.notify("no order selected", severity="warning", markup=False)
             self.bell()
             return
         order = self.session.desk.broker.orders.get(key)
         if order is None or not order.status.is_open:
             state = "unknown" if order is None else order.status.value
-            self.notify(f"order {key} is {state}: nothing to cancel", severity="warning")
+            self.notify(f"order {key} is {state}: nothing to cancel", severity="warning", markup=False)
             return
         if self.session.desk.cancel_order(key, source=SOURCE):
-            self.notify(f"order {key} cancelled")
+            self.notify(f"order {key} cancelled", markup=False)
         self.update_trading()
 
     def action_focus_panel(self) -> None:
@@ -344,6 +358,7 @@ class TradingActions(App[None]):
             "breaker HALTED (R resets it)",
             severity="error",
             timeout=15,
+            markup=False,
         )
         self.update_trading()
 
@@ -355,7 +370,7 @@ class TradingActions(App[None]):
             if not yes:
                 return
             changed = self.session.monitor.resume(SOURCE)
-            self.notify("breaker reset to NORMAL" if changed else "breaker was already NORMAL")
+            self.notify("breaker reset to NORMAL" if changed else "breaker was already NORMAL", markup=False)
             self.update_trading()
 
         self.push_screen(ConfirmScreen("Reset the circuit breaker to NORMAL?", detail), answered)
@@ -377,6 +392,7 @@ class TradingActions(App[None]):
             self.notify(
                 f"liquidation: {len(orders)} market orders, {done} filled",
                 severity="warning" if done < len(orders) else "information",
+                markup=False,
             )
             self.update_trading()
 

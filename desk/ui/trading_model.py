@@ -87,7 +87,7 @@ def order_row(order: Order, inst: Instrument) -> Row:
 
 
 # --- positions panel ------------------------------------------------------------------------------------------
-_POS = (8, 9, 10, 9, 9)  # symbol, qty, avg, unrealised, realised
+_POS = (7, 8, 9, 9, 9)  # symbol, qty, avg, unrealised, realised
 
 
 def position_lines(portfolio: Portfolio, mids: dict[str, float | None], width: int) -> list[Line]:
@@ -250,13 +250,11 @@ def gauge_line(use: LimitUse, width: int) -> Line:
     """``name  value/limit  bar  pct``: the bar and the percentage coloured by level."""
     name_w, amount_w, pct_w = 15, 13, 5
     bar_w = max(0, width - name_w - amount_w - pct_w - 3)
-    cells: list[tuple[str, str]] = [
-        (fit(limit_label(use.name), name_w, right=False), "label"),
-        (" " + fit(limit_amounts(use), amount_w), "value"),
-    ]
-    if use.detail:
-        cells.append((" " + fit(use.detail, bar_w + pct_w + 1, right=False), "muted"))
-        return tuple(cells)
+    name: tuple[str, str] = (fit(limit_label(use.name), name_w, right=False), "label")
+    if use.detail:  # no value to measure yet (VaR before the worker has enough history)
+        note = f"{use.detail}, limit {compact(use.limit)}"
+        return (name, (" " + fit(note, width - name_w - 1, right=False), "muted"))
+    cells: list[tuple[str, str]] = [name, (" " + fit(limit_amounts(use), amount_w), "value")]
     role = level_role(use.fraction)
     cells.append((" " + gauge(use.fraction, bar_w), role))
     cells.append((" " + fit(percent(use.fraction), pct_w), role))

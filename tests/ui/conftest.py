@@ -8,11 +8,17 @@ from collections.abc import Sequence
 
 import pytest
 
+from desk.config import Settings
 from desk.domain.events import Event, FeedState, FeedStatus
 from desk.domain.instruments import Instrument
 from desk.engine import Engine
 from desk.feeds.base import Sink
 from desk.feeds.sim import NS, SimulatedMarket
+from desk.risk.monitor import RiskMonitor
+from desk.runtime.build import build_trading_desk
+from desk.trading import TradingDesk
+
+DeskPair = tuple[TradingDesk, RiskMonitor]
 
 FIXED_WALL_TIME = 1_767_225_690.0  # 2026-01-01T00:01:30Z
 SIM_SECONDS = 90
@@ -66,10 +72,31 @@ def market() -> SimulatedMarket:
     return SimulatedMarket(seed=7, rate=400.0)
 
 
+def trading_desk(market: SimulatedMarket, settings: Settings | None = None) -> DeskPair:
+    """A paper desk and its risk monitor on ``market``'s instruments, without a journal (tests never write one
+    outside tmp_path)."""
+    return build_trading_desk(settings or Settings(), market.instruments, market.venue, None)
+
+
+def advance(desk: TradingDesk, market: SimulatedMarket, seconds: float, step_s: float = 1.0) -> None:
+    """Feed ``seconds`` of the market in batches of ``step_s`` simulated seconds, as a feed would (the risk monitor
+    samples mids and the portfolio equity once per batch and second)."""
+    end = market.now_ns + int(seconds * NS)
+    while market.now_ns < end:
+        desk.engine.on_events(market.events_until(min(end, market.now_ns + int(step_s * NS))))
+
+
 @pytest.fixture
-def warm_engine(market: SimulatedMarket) -> Engine:
-    """An engine that has seen ``SIM_SECONDS`` of the seeded market: a full book, a tape and 1 s bars."""
-    engine = Engine(market.instruments, venue=market.venue, tape_size=200)
-    engine.on_events(opening_events(market))
-    engine.on_events(market.events_until(market.now_ns + SIM_SECONDS * NS))
-    return engine
+def warm_desk(market: SimulatedMarket) -> DeskPair:
+    """A desk that has seen ``SIM_SECONDS`` of the seeded market: a full book, a tape, 1 s bars and enough mid
+    history for the VaR worker."""
+    desk, monitor = trading_desk(market)
+    desk.engine.on_events(opening_events(market))
+    advance(desk, market, SIM_SECONDS)
+    return desk, monitor
+
+
+@pytest.fixture
+def warm_engine(warm_desk: DeskPair) -> Engine:
+    """The warm desk's engine (the market half of the screen)."""
+    return warm_desk[0].engine

@@ -42,7 +42,9 @@ class AddStrategyScreen(ModalScreen[str | None]):
             yield Static(self.docs.get(self.names[0], "") if self.names else "", id="strategy-doc", classes="field-doc")
             with Horizontal(classes="field"):
                 yield Label("symbol", classes="field-label")
-                yield Select([(s, s) for s in self.symbols], value=self.symbol, allow_blank=False, id="symbol")
+                yield Select(
+                    [(s, s) for s in self.symbols], value=self.symbol, allow_blank=False, id="symbol", compact=True
+                )
             yield Static("", id="form-error", classes="field-error")
             yield Static("enter adds the highlighted strategy (stopped)    escape: cancel", classes="dialog-hint")
 

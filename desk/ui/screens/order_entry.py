@@ -68,10 +68,22 @@ class OrderEntryScreen(ModalScreen[OrderTicket | None]):
             yield Static(f"Order {inst.symbol}", classes="dialog-title")
             with Horizontal(classes="field"):
                 yield Label("side", classes="field-label")
-                yield Select([("buy", "buy"), ("sell", "sell")], value=self.side.value, allow_blank=False, id="side")
+                yield Select(
+                    [("buy", "buy"), ("sell", "sell")],
+                    value=self.side.value,
+                    allow_blank=False,
+                    id="side",
+                    compact=True,
+                )
             with Horizontal(classes="field"):
                 yield Label("type", classes="field-label")
-                yield Select([("limit", "limit"), ("market", "market")], value="limit", allow_blank=False, id="type")
+                yield Select(
+                    [("limit", "limit"), ("market", "market")],
+                    value="limit",
+                    allow_blank=False,
+                    id="type",
+                    compact=True,
+                )
             with Horizontal(classes="field"):
                 yield Label(f"quantity ({inst.base})", classes="field-label")
                 yield Input(placeholder=f"multiple of {inst.lot_size}", id="qty", compact=True)
