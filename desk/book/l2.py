@@ -206,8 +206,12 @@ class OrderBook:
 
     @property
     def is_crossed(self) -> bool:
-        b, a = self.best_bid, self.best_ask
-        return b is not None and a is not None and b > a
+        """Best bid above best ask. Venue adapters ask after every delta, so it reads the lists directly."""
+        keys = self._bid_keys
+        prices = self._ask_prices
+        if keys and prices:
+            return -keys[0] > prices[0]
+        return False
 
     @property
     def is_locked(self) -> bool:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from desk.domain.events import FeedState, FeedStatus
 
 NS = 1_000_000_000
+LATENCY_EMA = 0.1  # weight of the newest sample: smooths jitter, still follows a real shift in seconds
 
 
 class SymbolHealth:
@@ -23,7 +24,7 @@ class SymbolHealth:
         "latency_ms",
         "messages",
         "rate",
-        "rate_count",
+        "rate_mark",
         "rate_since",
         "resyncs",
         "state",
@@ -33,7 +34,7 @@ class SymbolHealth:
         self.state = FeedState.CONNECTING
         self.detail = ""
         self.messages = 0
-        self.rate_count = 0
+        self.rate_mark = 0  # ``messages`` when the rate was last refreshed
         self.rate_since = now
         self.rate = 0.0
         self.last_msg_mono: float | None = None
@@ -46,7 +47,7 @@ class SymbolHealth:
 class FeedHealth:
     """Counters for every symbol of one feed; ``malformed`` is feed-wide (a bad frame names no symbol)."""
 
-    LATENCY_EMA = 0.1  # weight of the newest sample: smooths jitter, still follows a real shift in seconds
+    LATENCY_EMA = LATENCY_EMA
 
     def __init__(
         self,
@@ -66,7 +67,10 @@ class FeedHealth:
         self.last_msg_mono: float | None = None
 
     def message(self, symbol: str | None = None, exchange_ts_ns: int = 0, recv_ns: int = 0) -> None:
-        """One wire message; ``exchange_ts_ns`` (venue event time) feeds the latency estimate."""
+        """One wire message; ``exchange_ts_ns`` (venue event time) feeds the latency estimate.
+
+        Called once per frame at wire rate, so it does the least it can: one clock read, one counter per level
+        (the rate is derived from ``messages`` when a status is built, not counted separately)."""
         now = self._clock()
         self.messages += 1
         self.last_msg_mono = now
@@ -76,11 +80,11 @@ class FeedHealth:
         if h is None:
             return
         h.messages += 1
-        h.rate_count += 1
         h.last_msg_mono = now
         if exchange_ts_ns and recv_ns:
             sample = (recv_ns - exchange_ts_ns) / 1e6
-            h.latency_ms = sample if h.latency_ms == 0.0 else h.latency_ms + self.LATENCY_EMA * (sample - h.latency_ms)
+            latency = h.latency_ms
+            h.latency_ms = sample if latency == 0.0 else latency + LATENCY_EMA * (sample - latency)
 
     def connection_message(self) -> None:
         """A frame that proves the connection is alive but belongs to no symbol (heartbeat, ack)."""
@@ -100,8 +104,8 @@ class FeedHealth:
         now = self._clock()
         elapsed = now - h.rate_since
         if elapsed >= 0.5:  # refresh the rate at most twice a second so it is not noise
-            h.rate = h.rate_count / elapsed
-            h.rate_count = 0
+            h.rate = (h.messages - h.rate_mark) / elapsed
+            h.rate_mark = h.messages
             h.rate_since = now
         age = 0.0 if h.last_msg_mono is None else now - h.last_msg_mono
         return FeedStatus(

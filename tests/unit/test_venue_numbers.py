@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from desk.domain.events import Level
 from desk.domain.instruments import OffGridError
-from desk.feeds.venues.numbers import MAX_COUNT, GridParser
+from desk.feeds.venues.numbers import MAX_COUNT, GridParser, parse_levels
 
 STEPS = ["1", "10", "0.1", "0.01", "0.00001", "0.00000001", "0.25", "5", "0.005", "1E-12"]
 
@@ -238,3 +239,64 @@ def test_any_text_matches_decimal(text: str, step: str) -> None:
 def test_float_path_edges(step: str, text: str, expected: int | type[Exception]) -> None:
     assert outcome(text, Decimal(step)) == expected
     assert parsed(GridParser(Decimal(step)), text) == expected
+
+
+# --- parse_levels: one side of a depth message, the size float path inlined -------------------------------------
+
+
+def level_outcome(pairs: list[tuple[str, str]], tick: Decimal, lot: Decimal) -> tuple[Level, ...] | type[Exception]:
+    """Decimal reference for a whole side: the first bad text (price before size) decides the error."""
+    out = []
+    for p, q in pairs:
+        ticks, lots = outcome(p, tick), outcome(q, lot)
+        if not isinstance(ticks, int):
+            return ticks
+        if not isinstance(lots, int):
+            return lots
+        out.append((ticks, lots))
+    return tuple(out)
+
+
+SIZE_TEXTS = st.one_of(
+    st.builds(on_grid_text, COUNTS, st.just(8), st.integers(0, 4)),  # on an 8-decimal grid, padded
+    st.builds(lambda n, pad: on_grid_text(n, 0, pad), st.integers(0, 10**9), st.integers(0, 8)),
+    st.sampled_from(["0.00000000", "0", "1e-400", "12345678.00000000", "99999999.99999999", "0.000000001", "-1"]),
+    st.text("0123456789.e-", min_size=1, max_size=18),
+)
+PRICE_TEXTS = st.one_of(
+    st.builds(lambda n: on_grid_text(n, 4, 4), st.integers(1, 10**8)),
+    st.text("0123456789.", min_size=1, max_size=12),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    pairs=st.lists(st.tuples(PRICE_TEXTS, SIZE_TEXTS), max_size=6),
+    lot=st.sampled_from(["0.00000001", "1", "0.001", "0.25"]),
+)
+def test_parse_levels_matches_decimal(pairs: list[tuple[str, str]], lot: str) -> None:
+    tick = Decimal("0.0001")
+    prices, sizes = GridParser(tick, "price"), GridParser(Decimal(lot), "size")
+    want = level_outcome(pairs, tick, Decimal(lot))
+    for _ in range(2):  # the second pass is served from the caches
+        if isinstance(want, tuple):
+            got = parse_levels(pairs, prices, sizes)
+            assert got == want
+            assert all(type(t) is int and type(s) is int for t, s in got)
+        else:
+            with pytest.raises(ValueError) as info:
+                parse_levels(pairs, prices, sizes)
+            assert type(info.value) is want
+
+
+def test_parse_levels_takes_the_float_path_for_sizes() -> None:
+    """Fresh sizes are converted inline: the integer text path never sees them (and each is remembered)."""
+    prices, sizes = GridParser(Decimal("0.01"), "price"), TextPathSpy(Decimal("0.00000001"), "size")
+    pairs = [("100.00", f"{i}.12345678") for i in range(1, 50)]
+    pairs += [("100.01", "1234567.00000000"), ("100.02", "12345678.00000000")]
+    got = parse_levels(pairs, prices, sizes)
+    want = [(10000, i * 10**8 + 12345678) for i in range(1, 50)]
+    want += [(10001, 1234567 * 10**8), (10002, 12345678 * 10**8)]
+    assert got == tuple(want)
+    assert sizes.deferred == ["12345678.00000000"]  # 1.2e15 lots: beyond the float path's 10**15
+    assert sizes.cache["7.12345678"] == 712345678

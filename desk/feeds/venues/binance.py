@@ -25,11 +25,13 @@ from typing import Any, ClassVar
 import msgspec
 from msgspec.json import decode
 
+from desk.book.l2 import OrderBook
 from desk.domain.events import BookDelta, BookSnapshot, FeedState, Level, Side, Trade
 from desk.domain.instruments import Instrument
 from desk.errors import UserError
 from desk.feeds.ratelimit import VenueLimits
 from desk.feeds.venues.base import Link, VenueAdapter, VenueInstrument
+from desk.feeds.venues.numbers import GridParser, parse_levels
 from desk.feeds.venues.rest import RestError
 
 MS = 1_000_000
@@ -73,6 +75,9 @@ class _SyncState:
         self.live = False
 
 
+_Route = tuple[str, "_SyncState", OrderBook, GridParser, GridParser]  # symbol, sync state, book, price/size parsers
+
+
 def snapshot_weight(limit: int) -> int:
     for upto, weight in SNAPSHOT_WEIGHTS:
         if limit <= upto:
@@ -109,8 +114,12 @@ class BinanceAdapter(VenueAdapter):
         self.max_buffer = max_buffer
         self.trade_stream = trade_stream
         self.sync = {sym: _SyncState() for sym in self.books}
-        # venue symbol -> everything the depth fast path needs, in one dict lookup
-        self._routes = {vs: (sym, self.books[sym], self.sync[sym]) for vs, sym in self.by_venue_symbol.items()}
+        # venue symbol -> everything the depth fast path needs, in one dict lookup (all of it lives as long as the
+        # adapter: books are cleared in place, caches too)
+        self._routes: dict[str, _Route] = {}
+        for vs, sym in self.by_venue_symbol.items():
+            sb = self.books[sym]
+            self._routes[vs] = (sym, self.sync[sym], sb.book, sb.parse_price, sb.parse_size)
         self.snapshots_fetched = 0
 
     # --- connection -------------------------------------------------------------------------------
@@ -147,35 +156,15 @@ class BinanceAdapter(VenueAdapter):
         except msgspec.ValidationError:
             self._on_other(raw, recv_ns, link)
             return
-        symbol, sb, state = self._routes[data.s]
-        # Parse both sides onto the grid; prices near the touch (and the removal size) are usually cached.
-        pcache = sb.parse_price.cache
-        scache = sb.parse_size.cache
-        bids = []
-        for p, q in data.b:
-            ticks = pcache.get(p)
-            if ticks is None:
-                ticks = sb.parse_price.parse(p)
-            lots = scache.get(q)
-            if lots is None:
-                lots = sb.parse_size.parse(q)
-            bids.append((ticks, lots))
-        asks = []
-        for p, q in data.a:
-            ticks = pcache.get(p)
-            if ticks is None:
-                ticks = sb.parse_price.parse(p)
-            lots = scache.get(q)
-            if lots is None:
-                lots = sb.parse_size.parse(q)
-            asks.append((ticks, lots))
+        symbol, state, book, prices, sizes = self._routes[data.s]
+        bids = parse_levels(data.b, prices, sizes)
+        asks = parse_levels(data.a, prices, sizes)
         ts_ns = data.E * MS
         link.health.message(symbol, ts_ns, recv_ns)
         if not state.live:
-            self.on_diff(symbol, _Diff(data.U, data.u, ts_ns, tuple(bids), tuple(asks)), link)
+            self.on_diff(symbol, _Diff(data.U, data.u, ts_ns, bids, asks), link)
             return
         # Live: the body of _apply, inlined (no _Diff for the common case).
-        book = sb.book
         local = book.seq
         last = data.u
         if last <= local:
@@ -183,9 +172,9 @@ class BinanceAdapter(VenueAdapter):
         first = data.U
         if first > local + 1:
             link.resync(symbol, f"sequence gap: expected U <= {local + 1}, got U={first}", "gap")
-            self._restart(symbol, _Diff(first, last, ts_ns, tuple(bids), tuple(asks)), link)
+            self._restart(symbol, _Diff(first, last, ts_ns, bids, asks), link)
             return
-        delta = BookDelta(symbol, self.venue, local + 1, last, ts_ns, tuple(bids), tuple(asks))
+        delta = BookDelta(symbol, self.venue, local + 1, last, ts_ns, bids, asks)
         book.apply_delta(delta)
         if book.is_crossed:
             link.resync(symbol, f"crossed book at u={last}", "crossed")
@@ -202,13 +191,7 @@ class BinanceAdapter(VenueAdapter):
             sb = self.books[symbol]
             pp, ps = sb.parse_price, sb.parse_size
             ts_ns = data["E"] * MS
-            diff = _Diff(
-                data["U"],
-                data["u"],
-                ts_ns,
-                tuple([(pp(p), ps(q)) for p, q in data["b"]]),
-                tuple([(pp(p), ps(q)) for p, q in data["a"]]),
-            )
+            diff = _Diff(data["U"], data["u"], ts_ns, parse_levels(data["b"], pp, ps), parse_levels(data["a"], pp, ps))
             link.health.message(symbol, ts_ns, recv_ns)
             self.on_diff(symbol, diff, link)
         elif kind == "trade" or kind == "aggTrade":
@@ -291,8 +274,8 @@ class BinanceAdapter(VenueAdapter):
                         "/api/v3/depth", params, weight=snapshot_weight(self.snapshot_limit)
                     )
                     last_id = int(snap["lastUpdateId"])
-                    bids = tuple([(sb.parse_price(p), sb.parse_size(q)) for p, q in snap["bids"]])
-                    asks = tuple([(sb.parse_price(p), sb.parse_size(q)) for p, q in snap["asks"]])
+                    bids = parse_levels(snap["bids"], sb.parse_price, sb.parse_size)
+                    asks = parse_levels(snap["asks"], sb.parse_price, sb.parse_size)
                 except (RestError, ValueError, KeyError, TypeError) as exc:
                     failures += 1
                     link.health.malformed += isinstance(exc, ValueError | KeyError | TypeError)

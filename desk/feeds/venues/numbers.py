@@ -11,7 +11,7 @@ only its cost (tests/unit/test_venue_numbers.py checks them against ``Decimal``)
 
 Each parser also remembers recent texts in ``cache`` (bounded, cleared when full): prices near the touch and
 the removal size ``"0.00000000"`` repeat constantly on a live stream, and a dict hit costs a tenth of a parse.
-Hot loops may look ``cache`` up themselves and call the parser only on a miss.
+Hot loops may look ``cache`` up themselves and call ``convert`` only on a miss.
 
 On a power-of-ten grid a cache miss first tries binary floating point, which CPython parses in C (David Gay's
 correctly rounded ``strtod``) for about half the cost of the string slicing and ``int()`` below. The float path
@@ -44,13 +44,16 @@ tests/unit/test_venue_numbers.py checks both paths against ``Decimal`` with hypo
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, DecimalException, DivisionByZero, Inexact, InvalidOperation
 from fractions import Fraction
 
+from desk.domain.events import Level
 from desk.domain.instruments import OffGridError, to_decimal
 
 _POW10: tuple[int, ...] = tuple(10**i for i in range(64))
+_CACHE_LIMIT = 8192
 _FLOAT_MAX_DECIMALS = 22  # 10.0**22 is the largest exact power of ten in a double
 _FLOAT_LIMIT = 10**15  # counts below this have at most 15 digits (DBL_DIG) and stay below 2**50
 _FLOAT_MAX_CHARS = 16  # at most 15 digits, or 16 plain digits (an integer); see the module docstring
@@ -73,7 +76,7 @@ class GridParser:
 
     __slots__ = ("_by_decimals", "_decimals", "_fscale", "_step", "_what", "cache")
 
-    CACHE_LIMIT = 8192
+    CACHE_LIMIT = _CACHE_LIMIT
 
     def __init__(self, step: Decimal, what: str = "price") -> None:
         if step <= 0:
@@ -100,10 +103,13 @@ class GridParser:
     def parse(self, text: str) -> int:
         """``parser.parse`` is the same as ``parser(text)``; as a bound method it is cheaper to call in hot loops
         (an instance ``__call__`` goes through a slower type-slot dispatch)."""
-        cache = self.cache
-        hit = cache.get(text)
+        hit = self.cache.get(text)
         if hit is not None:
             return hit
+        return self.convert(text)
+
+    def convert(self, text: str) -> int:
+        """``parse`` for a text the caller just missed in ``cache`` (no second lookup); remembers the result."""
         scale = self._fscale
         if scale and (len(text) <= _FLOAT_MAX_CHARS or len(text.rstrip("0")) <= _FLOAT_MAX_CHARS):
             try:
@@ -112,6 +118,7 @@ class GridParser:
             except (ValueError, OverflowError):  # not a float literal, nan, inf: the exact path decides
                 count = 0
             if 0 < count < _FLOAT_LIMIT and count / scale == value:
+                cache = self.cache
                 if len(cache) >= self.CACHE_LIMIT:
                     cache.clear()
                 cache[text] = count
@@ -162,6 +169,40 @@ class GridParser:
         if rem:
             raise OffGridError(f"{self._what} {value} is not a multiple of {self._step}")
         return int(count)
+
+
+def parse_levels(pairs: Iterable[Sequence[str]], prices: GridParser, sizes: GridParser) -> tuple[Level, ...]:
+    """``[[price, size], ...]`` texts (one side of a Binance depth diff or REST snapshot) -> integer levels.
+
+    The same answers as ``prices.parse``/``sizes.parse`` level by level, without a Python call per text: the cache
+    lookups and the size float path (module docstring) are inlined, and only texts it declines (and price misses,
+    rare near the touch) go through ``convert``. A depth diff carries a few levels, so calls are what cost."""
+    pcache = prices.cache
+    scache = sizes.cache
+    scale = sizes._fscale
+    out = []
+    for p, q in pairs:
+        ticks = pcache.get(p)
+        if ticks is None:
+            ticks = prices.convert(p)
+        lots = scache.get(q)
+        if lots is None:
+            if scale and (len(q) <= _FLOAT_MAX_CHARS or len(q.rstrip("0")) <= _FLOAT_MAX_CHARS):
+                try:
+                    value = float(q)
+                    lots = round(value * scale)
+                except (ValueError, OverflowError):
+                    lots = 0
+                if 0 < lots < _FLOAT_LIMIT and lots / scale == value:  # GridParser.convert, inlined
+                    if len(scache) >= _CACHE_LIMIT:
+                        scache.clear()
+                    scache[q] = lots
+                else:
+                    lots = sizes.convert(q)
+            else:
+                lots = sizes.convert(q)
+        out.append((ticks, lots))
+    return tuple(out)
 
 
 def parse_rfc3339_ns(text: str) -> int:
