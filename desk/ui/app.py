@@ -26,10 +26,12 @@ from desk.domain.events import Event
 from desk.engine import Engine, MarketView
 from desk.errors import UserError
 from desk.feeds.base import Feed
+from desk.ui import analysis
 from desk.ui.messages import SymbolSwitched
 from desk.ui.model import RateMeter, StatusInfo
 from desk.ui.screens.help import HelpScreen, binding_rows
 from desk.ui.themes import DESK_THEMES, stylesheet_path
+from desk.ui.widgets.chan_chart import ChanChart
 from desk.ui.widgets.chart import PriceChart
 from desk.ui.widgets.ladder import Ladder
 from desk.ui.widgets.status import StatusBar
@@ -48,6 +50,9 @@ class DeskApp(App[None]):
         Binding("tab", "next_symbol", "Next symbol", show=False, priority=True),
         Binding("shift+tab", "previous_symbol", "Previous symbol", show=False, priority=True),
         *[Binding(str(n), f"select_symbol({n - 1})", "Symbol 1-9", show=False) for n in range(1, 10)],
+        Binding("c", "toggle_chan", "Chan overlay"),
+        Binding("m", "chan_macd", "Chan MACD preset", show=False),
+        Binding("t", "chan_timeframe", "Chan timeframe", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
@@ -88,6 +93,7 @@ class DeskApp(App[None]):
             # The right-hand column is where later panels (strategies, orders/positions, risk) stack.
             with Vertical(id="panels"):
                 yield PriceChart(id="chart")
+                yield ChanChart(id="chan")  # shown in the chart's place by `c`
         yield Footer()
 
     def on_mount(self) -> None:
@@ -95,6 +101,7 @@ class DeskApp(App[None]):
         self._ladder = self.query_one(Ladder)
         self._tape = self.query_one(Tape)
         self._chart = self.query_one(PriceChart)
+        self._chan = self.query_one(ChanChart)
         self._status_bar = self.query_one(StatusBar)
         self.run_worker(self._run_feed(), name="feed", group="feed", exit_on_error=False)
         self.set_interval(1.0 / self.settings.ui.refresh_hz, self.update_view, name="ui-tick")
@@ -139,7 +146,10 @@ class DeskApp(App[None]):
         view = self.engine.view(self.symbol, depth=ladder.depth, trades=self._tape.rows)
         ladder.show(view)
         self._tape.show(view)
-        self._chart.show(view)
+        if self._chan.display:
+            self._chan.show(view)
+        else:
+            self._chart.show(view)
         self._status_bar.show(self._status(view))
 
     def _status(self, view: MarketView) -> StatusInfo:
@@ -183,12 +193,24 @@ class DeskApp(App[None]):
         else:
             self.bell()
 
+    def action_toggle_chan(self) -> None:
+        analysis.toggle_chan(self)
+
+    def action_chan_macd(self) -> None:
+        analysis.cycle_macd(self)
+
+    def action_chan_timeframe(self) -> None:
+        analysis.cycle_timeframe(self)
+
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
         rows = binding_rows(self.BINDINGS, self.get_key_display)
         rows.append(
-            (self.get_key_display(Binding(self.COMMAND_PALETTE_BINDING, "")), "Command palette: symbols, themes")
+            (
+                self.get_key_display(Binding(self.COMMAND_PALETTE_BINDING, "")),
+                "Command palette: symbols, themes, Chan",
+            )
         )
         self.push_screen(HelpScreen(rows))
 
@@ -203,6 +225,7 @@ class DeskApp(App[None]):
             yield SystemCommand(
                 f"Theme: {theme.name}", f"Switch to the {theme.name} theme", partial(self.set_theme, theme.name)
             )
+        yield from analysis.commands(self)
 
 
 def build_app(
