@@ -87,6 +87,10 @@ def run_recording_backtest(
             mids.append(book.mid() or 0.0)
         if instance.state is StrategyState.ERROR:
             raise RuntimeFailure(f"strategy {instance.key} failed: {instance.error}")
+    if ts and desk.clock() > ts[-1] and book.mid() is not None:  # the end of the session is a point too
+        ts.append(desk.clock())
+        equity.append(desk.portfolio.equity(desk.mids()))
+        mids.append(book.mid() or 0.0)
     if len(ts) < 2:
         raise UserError(f"recording {str(recording)!r} holds under two seconds of {symbol}: nothing to backtest")
     desk.runner.stop_all("backtest ended")
