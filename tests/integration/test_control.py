@@ -56,7 +56,12 @@ def test_halt_from_another_terminal(tmp_path: Path) -> None:
         assert socket_path.exists()
         mode = stat.S_IMODE(socket_path.stat().st_mode)
         assert mode == 0o600 and stat.S_IMODE(socket_path.parent.stat().st_mode) == 0o700
-        time.sleep(1.0)  # quotes are up
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # wait until both quotes rest (event-driven, not a fixed sleep)
+            status = _desk(tmp_path, "status", "--json")
+            if status.returncode == 0 and json.loads(status.stdout)["open_orders"] == 2:
+                break
+            time.sleep(0.2)
         halted = _desk(tmp_path, "halt", "--json")
         assert halted.returncode == 0, halted.stderr
         answer = json.loads(halted.stdout)
@@ -105,6 +110,8 @@ def test_strategy_and_order_commands_reach_the_running_desk(tmp_path: Path) -> N
         deadline = time.monotonic() + 30
         while not socket_path.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
+        while time.monotonic() < deadline and _desk(tmp_path, "status").returncode != 0:
+            time.sleep(0.1)  # the socket file exists a moment before the desk answers on it
         added = _desk(
             tmp_path, "strategy", "add", "mean_reversion", "ETH-USD", "--param", "lookback_period=30", "--json"
         )
