@@ -1,4 +1,4 @@
-"""The desk's analysis actions: the Chan overlay (toggle, MACD preset, timeframe).
+"""The desk's analysis actions: the Chan overlay (toggle, MACD preset, timeframe) and the backtest screen.
 
 The app's bindings and palette entries delegate here, so ``desk.ui.app`` only wires keys to these functions.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import partial
 from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 from textual.app import SystemCommand
 
@@ -18,6 +19,10 @@ from desk.ui.widgets.chart import PriceChart
 
 if TYPE_CHECKING:
     from desk.ui.app import DeskApp
+    from desk.ui.backtest_model import BacktestSession
+
+_SESSIONS: WeakKeyDictionary[DeskApp, BacktestSession] = WeakKeyDictionary()
+"""Each app's backtest form and last result, so closing and reopening the screen keeps them."""
 
 
 def _charts(app: DeskApp) -> tuple[PriceChart, ChanChart]:
@@ -66,8 +71,20 @@ def _hint(app: DeskApp) -> str:
     return "" if _charts(app)[1].display else " (c shows the overlay)"
 
 
+def open_backtest(app: DeskApp) -> None:
+    from desk.ui.backtest_model import BacktestSession
+    from desk.ui.screens.backtest import BacktestScreen
+
+    if isinstance(app.screen, BacktestScreen):
+        return
+    session = _SESSIONS.get(app)
+    if session is None:
+        session = _SESSIONS[app] = BacktestSession.for_desk(app.symbol, seed=app.settings.sim.seed)
+    app.push_screen(BacktestScreen(session))
+
+
 def commands(app: DeskApp) -> Iterator[SystemCommand]:
-    """Palette entries: the overlay, each MACD preset and timeframe."""
+    """Palette entries: the overlay, each MACD preset and timeframe, the backtest screen."""
     yield SystemCommand(
         "Chan overlay: toggle", "Fractals, pens, segments and MACD on the chart", partial(toggle_chan, app)
     )

@@ -53,6 +53,7 @@ class DeskApp(App[None]):
         Binding("c", "toggle_chan", "Chan overlay"),
         Binding("m", "chan_macd", "Chan MACD preset", show=False),
         Binding("t", "chan_timeframe", "Chan timeframe", show=False),
+        Binding("b", "backtest", "Backtest"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
@@ -202,6 +203,9 @@ class DeskApp(App[None]):
     def action_chan_timeframe(self) -> None:
         analysis.cycle_timeframe(self)
 
+    def action_backtest(self) -> None:
+        analysis.open_backtest(self)
+
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
@@ -209,7 +213,7 @@ class DeskApp(App[None]):
         rows.append(
             (
                 self.get_key_display(Binding(self.COMMAND_PALETTE_BINDING, "")),
-                "Command palette: symbols, themes, Chan",
+                "Command palette: symbols, themes, Chan, backtest",
             )
         )
         self.push_screen(HelpScreen(rows))

@@ -104,6 +104,11 @@ class ChanChart(LineWidget):
         return self.timeframe_s
 
     @property
+    def worker(self) -> Worker[ChanView] | None:
+        """The latest analysis run (tests wait on it)."""
+        return self._worker
+
+    @property
     def busy(self) -> bool:
         return self._worker is not None and self._worker.state in (WorkerState.PENDING, WorkerState.RUNNING)
 
