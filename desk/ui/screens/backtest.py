@@ -286,12 +286,13 @@ def _paths_text(paths: bm.MonteCarloPaths, trades: int, width: int, height: int)
     lo = float(paths.p5.min())
     hi = float(paths.p95.max())
     spans = list(zip(paths.p5.tolist(), paths.p95.tolist(), strict=True))
-    # one dot column per trade when they fit, else equal runs of trades folded into one column (as ``fold`` does)
+    # every dot column shows the trades that fall in it: equal runs folded when there are more trades than
+    # columns (as ``fold`` does), each trade stretched over several columns when there are fewer
     n = len(spans)
-    k = min(n, plot_w * 2)
+    k = plot_w * 2
     folded = []
     for i in range(k):
-        run = spans[i * n // k : (i + 1) * n // k]
+        run = spans[i * n // k : max(i * n // k + 1, (i + 1) * n // k)]
         folded.append((min(a for a, _ in run), max(b for _, b in run)))
     lines = braille_plot(folded, plot_w, rows, lo, hi)
     text = Text()
