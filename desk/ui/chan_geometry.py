@@ -15,6 +15,7 @@ The histogram shares the plot's dot columns: positive bars grow up from the zero
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -257,7 +258,9 @@ def chan_lines(
         return []
     info = _info(view, note)
     if view.error:
-        return [info, ((fit(f" chan analysis stopped: {view.error}", width, right=False), "bad"),)]
+        message = f"chan analysis stopped: {view.error}. The desk carries on; c twice restarts the analysis."
+        rows = textwrap.wrap(message, width - 2)[: height - 1]
+        return [info, *(((fit(" " + row, width, right=False), "bad"),) for row in rows)]
     if not view.bars:
         return [info, ((" waiting for closed bars", "muted"),)]
     rows_macd = macd_rows(height - 1)

@@ -151,6 +151,8 @@ class ChanChart(LineWidget):
         view = self.current
         if view is None or (view.runs == 0 and self.busy):
             return "analysing..."
+        if view.error:
+            return ""
         lag = lag_seconds(view, self._bars)
         if lag > BEHIND_S:
             running = f", run busy {self.clock() - self._worker_started:.0f}s" if self.busy else ""
