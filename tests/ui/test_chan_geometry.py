@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import subprocess
+import sys
 from decimal import Decimal
 
 import numpy as np
@@ -232,3 +234,12 @@ def test_chan_lines_layout() -> None:
     texts = ["".join(t for t, _ in line) for line in lines]
     assert any(t.rstrip().endswith("20.00") for t in texts) and any(t.rstrip().endswith("10.00") for t in texts)
     assert any(t.startswith(" MACD standard 12/26/9  warming up") for t in texts)
+
+
+def test_the_overlay_models_do_not_import_textual() -> None:
+    code = (
+        "import sys, desk.ui.chan_model, desk.ui.chan_geometry, desk.ui.backtest_model; "
+        "print('textual' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "False"
