@@ -20,6 +20,8 @@ from desk.feeds.venues.binance import BinanceAdapter
 from tests.integration.servers import SYMBOL, Exchange, HttpServer, reference_binance
 
 FAULT_AT = 80
+SEEN_ONLY_WHEN_SYNCED = ("gap", "crossed")
+"""Faults a client can only notice with a book: before its snapshot, the snapshot itself covers them."""
 CONFIG = SupervisorConfig(
     backoff_initial_s=0.02,
     backoff_max_s=0.1,
@@ -43,6 +45,9 @@ class FakeBinance:
         self.paths: list[str] = []
         self.fault_done = False
         self.throttled = False
+        self.snapshot_served = asyncio.Event()  # on the current connection
+        self.snapshot_seqs: list[int] = []  # the book sequence of every snapshot served
+        self.fault_seq = 0  # the first sequence the fault touched
         self.ping_interval = ping_interval
         self.pace_s = pace_s
         self.ws_url = ""
@@ -71,6 +76,8 @@ class FakeBinance:
         if self.scenario == "slow_snapshot":
             await asyncio.sleep(0.3)
         book = self.ex.book
+        self.snapshot_seqs.append(book.seq)
+        self.snapshot_served.set()
         return (
             200,
             {},
@@ -104,8 +111,9 @@ class FakeBinance:
 
     async def _fault(self, ws: ServerConnection, group: list[BookDelta]) -> str:
         """Returns 'skip' to drop the pending update, 'end' to end this connection, '' to go on."""
-        self.fault_done = True
         s = self.scenario
+        self.fault_done = True
+        self.fault_seq = group[0].first_seq
         if s == "drop":
             ws.transport.abort()
             return "end"
@@ -120,7 +128,7 @@ class FakeBinance:
             await asyncio.sleep(30)
             return "end"
         if s == "crossed":
-            seq = group[0].first_seq if group else self.ex.book.seq + 1
+            seq = group[0].first_seq
             best_ask = self.ex.book.best_ask or 0
             bad = {"e": "depthUpdate", "E": 1, "s": "BTCUSDT", "U": seq, "u": seq,
                    "b": [[self.ex.px(best_ask + 5), "1.00000"]], "a": []}  # fmt: skip
@@ -129,16 +137,24 @@ class FakeBinance:
 
     async def handler(self, ws: ServerConnection) -> None:
         self.connections += 1
+        self.snapshot_served.clear()
         self.paths.append(ws.request.path if ws.request else "")
         group: list[BookDelta] = []
         sent = 0
         while not self.ex.done:
-            if self.ex.pos >= FAULT_AT and not self.fault_done and self.scenario != "none" and group:
-                action = await self._fault(ws, group)
-                if action == "end":
-                    return
-                if action == "skip":
-                    group = []  # a lost message: these changes happened at the venue, the client never hears
+            if self.ex.pos >= FAULT_AT and not self.fault_done and self.scenario != "none":
+                if self.scenario in SEEN_ONLY_WHEN_SYNCED and not self.snapshot_served.is_set():
+                    if not group:
+                        # Event-driven, not timed: hold the stream, with no change pending, until the client has
+                        # its snapshot (asked for on its first diff), so the fault is newer than that snapshot
+                        # however late a loaded machine lets the request through.
+                        await self.snapshot_served.wait()
+                elif group:
+                    action = await self._fault(ws, group)
+                    if action == "end":
+                        return
+                    if action == "skip":
+                        group = []  # a lost message: these changes happened at the venue, the client never hears
             event = self.ex.step()
             if isinstance(event, BookDelta):
                 group.append(event)
@@ -230,6 +246,8 @@ async def test_fault_then_book_equals_truth(
         assert FeedState.STALE in states
     if resyncs:
         assert FeedState.RESYNCING in states
+    if scenario in SEEN_ONLY_WHEN_SYNCED:  # the fault was newer than the first snapshot; a second one followed it
+        assert len(fake.snapshot_seqs) == 2 and fake.snapshot_seqs[0] < fake.fault_seq <= fake.snapshot_seqs[1]
     if scenario == "http429":
         assert feed.rest.throttled == 1
         depth_calls = [p for p, _ in fake.http.requests if p == "/api/v3/depth"]

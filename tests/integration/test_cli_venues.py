@@ -26,24 +26,6 @@ from tests.integration.test_kraken_local import FakeKraken
 REPO = Path(__file__).resolve().parents[2]
 
 
-class GapAfterSnapshot(FakeBinance):
-    """Binance double that loses a depth message only after it has served a snapshot: the lost changes are then
-    newer than the client's snapshot, so the client must see the gap however slowly the CLI process started."""
-
-    def __init__(self) -> None:
-        super().__init__("gap", pace_s=0.04)
-        self.snapshots = 0
-
-    async def depth(self, query: dict[str, str]) -> tuple[int, dict[str, str], Any]:
-        self.snapshots += 1
-        return await super().depth(query)
-
-    async def _fault(self, ws: Any, group: list[BookDelta]) -> str:
-        if not self.snapshots:
-            return ""  # fault_done stays False: the double tries again with a later message
-        return await super()._fault(ws, group)
-
-
 def cli_env(home: Path) -> dict[str, str]:
     """The CLI's environment: settings and caches under ``home``, never the user's; no proxy for 127.0.0.1."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DESK_") and "proxy" not in k.lower()}
@@ -87,11 +69,11 @@ def replay_printed(lines: list[dict[str, Any]]) -> OrderBook:
 
 
 async def test_feed_json_on_binance_resyncs_after_a_gap_and_keeps_running(tmp_path: Path) -> None:
-    async with GapAfterSnapshot() as fake:
+    async with FakeBinance("gap", pace_s=0.04) as fake:  # loses a message only after serving a snapshot
         args = ["feed", SYMBOL, "--venue", "binance", "--ws-url", fake.ws_url, "--rest-url", fake.http.url]
         code, out, err = await run_cli([*args, "--duration", "3", "--json"], tmp_path)
     assert code == 0, err
-    assert fake.fault_done
+    assert fake.fault_done and fake.snapshot_seqs[0] < fake.fault_seq
     rows = [json.loads(line) for line in out.splitlines()]
     kinds = {row["type"] for row in rows}
     assert kinds == {"snapshot", "delta", "trade", "status"}
