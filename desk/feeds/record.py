@@ -9,7 +9,10 @@ each instrument's tick/lot grid) under the key ``desk.recording``, so any single
 Events are stored exactly: prices, sizes, sequence numbers and timestamps as 64-bit integers on the instrument's
 grid (never floats or decimal text), levels as parallel price/size integer lists, and the feed's batching as a
 ``batch`` number with its local receive time ``recv_ns`` (replay hands the engine the very same batches). Raw
-frames keep the payload bytes as received, with their receive time, source (``ws`` or ``rest``) and URL.
+frames keep the payload bytes as received, with their receive time, source (``ws`` or ``rest``) and URL, in the
+order the adapter handled them: a REST body's row sits between the websocket frames the adapter parsed before and
+after it got that body, so an adapter re-run over the rows in order sees what the live one saw. (Row order, not
+``recv_ns``, is that order: the wall clock may step back.)
 
 Parts are converted to a polars frame in the caller's thread and written by one background thread (polars
 writes without the GIL), so the event loop of a live feed is not blocked by compression and disk I/O.

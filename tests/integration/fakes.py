@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections import deque
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -68,6 +70,70 @@ class FakeLink:
     async def run_spawned(self) -> None:
         while self.spawned:
             await self.spawned.pop(0)
+
+
+class RecordedRest:
+    """``get_json`` answers with recorded REST bodies, each handed over by ``deliver`` at the point of a re-run where
+    the live client received it. A request waits until then, as the live one waited on the network, however many
+    websocket frames that takes; a body with no request waiting for it means the re-run has diverged."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, str] | None]] = []
+        self.waiters: dict[str, deque[asyncio.Future[Any]]] = {}
+        self._parked: asyncio.Future[None] | None = None
+
+    @property
+    def waiting(self) -> int:
+        return sum(len(queue) for queue in self.waiters.values())
+
+    def next_park(self) -> asyncio.Future[None]:
+        """Resolves when a request next starts waiting for its body."""
+        self._parked = asyncio.get_running_loop().create_future()
+        return self._parked
+
+    def deliver(self, path: str, body: Any) -> None:
+        queue = self.waiters.get(path)
+        if not queue:
+            raise AssertionError(f"a {path} body was received here, but the re-run has no request waiting for it")
+        queue.popleft().set_result(body)
+
+    async def get_json(self, path: str, params: dict[str, str] | None = None, *, weight: float = 1.0) -> Any:
+        self.calls.append((path, params))
+        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.waiters.setdefault(path, deque()).append(answer)
+        if self._parked is not None and not self._parked.done():
+            self._parked.set_result(None)
+        return await answer
+
+    async def aclose(self) -> None:
+        return None
+
+
+class RerunLink(FakeLink):
+    """A link for re-running an adapter over recorded frames: spawned coroutines run as tasks (as the supervisor
+    runs them) against ``RecordedRest``, and ``settle`` lets them run as far as the recording allows."""
+
+    def __init__(self, venue: str, symbols: list[str]) -> None:
+        super().__init__(venue, symbols)
+        self.rest = RecordedRest()
+        self.tasks: list[asyncio.Task[None]] = []
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        self.tasks.append(asyncio.get_running_loop().create_task(coro))
+
+    async def settle(self) -> None:
+        """Returns once every task has finished or waits for a REST body still to come (event-driven: woken by a
+        task ending or a request parking, never by a timer); a task's exception is raised here."""
+        while True:
+            for task in self.tasks:
+                if task.done():
+                    task.result()
+            running = [task for task in self.tasks if not task.done()]
+            self.tasks = running
+            if len(running) == self.rest.waiting:
+                return
+            parked = self.rest.next_park()
+            await asyncio.wait([*running, parked], return_when=asyncio.FIRST_COMPLETED)
 
 
 def recording(name: str) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ from desk.feeds.replay import ReplayFeed, open_recording, read_batches, read_eve
 from desk.feeds.sim import DEFAULT_SYMBOLS, SimulatedMarket
 from desk.feeds.supervisor import SupervisedFeed, run_until
 from desk.feeds.venues.binance import BinanceAdapter
-from tests.integration.fakes import FakeLink
+from tests.integration.fakes import RerunLink
 from tests.integration.servers import INSTRUMENT, SYMBOL, reference_binance
 from tests.integration.test_binance_local import CONFIG, FakeBinance
 from tests.integration.test_cli_venues import run_cli
@@ -155,21 +155,24 @@ async def test_record_local_binance_then_replay_and_reparse_raw_frames(tmp_path:
     book = replayed.books[SYMBOL]
     assert (book.bids, book.asks, book.seq) == (fake.ex.book.bids, fake.ex.book.asks, fake.ex.book.seq)
 
-    # The raw frames alone reproduce the normalised book events: re-run a fresh adapter over them in recorded
-    # order (REST bodies answer its snapshot requests at the moment they were received).
+    # The raw frames alone reproduce the normalised book events: re-run a fresh adapter over them in the order the
+    # live client handled them (the recorder's row order). A REST body is handed over where it was received, to
+    # whichever snapshot request is waiting for it; requests made meanwhile wait, as the live ones did.
     import polars as pl
 
-    frames = pl.concat([pl.read_parquet(f) for f in recording.frame_files]).sort("recv_ns", maintain_order=True)
+    frames = pl.concat([pl.read_parquet(f) for f in recording.frame_files])
     assert set(frames["source"]) == {"ws", "rest"}
     assert all(url.startswith(fake.http.url + "/api/v3/depth?") for url in frames.filter(source="rest")["url"])
-    again = BinanceAdapter(BinanceAdapter.parse_reference([SYMBOL], [reference_binance()]))
-    link = FakeLink("binance", [SYMBOL])
+    again = BinanceAdapter(BinanceAdapter.parse_reference([SYMBOL], [reference_binance()]), snapshot_retry_s=0.02)
+    link = RerunLink("binance", [SYMBOL])
     for source, payload in zip(frames["source"], frames["payload"], strict=True):
         if source == "rest":
-            link.rest.add("/api/v3/depth", json.loads(payload))
-            await link.run_spawned()
+            link.rest.deliver("/api/v3/depth", json.loads(payload))
         else:
             again.on_message(payload.decode(), 0, link)
+        await link.settle()
+    assert link.rest.waiting == 0 and not link.tasks  # no request left unanswered, as live at convergence
+    assert [kind for _, _, kind in link.resyncs] == ["gap"]
     book_events = [e for e in live if isinstance(e, BookDelta | BookSnapshot)]
     reparsed = [e for e in link.events if isinstance(e, BookDelta | BookSnapshot)]
     assert len(reparsed) == len(book_events) and sum(isinstance(e, BookSnapshot) for e in reparsed) == 2
