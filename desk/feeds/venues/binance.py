@@ -307,10 +307,13 @@ class BinanceAdapter(VenueAdapter):
         state.buffer = []
         state.live = True
         link.set_state(symbol, FeedState.LIVE, "")
-        for diff in pending:  # steps 6-7; a gap here restarts through _apply
-            if not state.live:
-                break
+        for i, diff in enumerate(pending):  # steps 6-7; a gap here restarts through _apply
             self._apply(symbol, diff, link)
+            if not state.live:
+                # The restart buffered the diff at the gap; the later ones belong in the buffer too, or a next
+                # snapshot whose lastUpdateId falls among them would see a second, needless gap.
+                state.buffer.extend(pending[i + 1 :])
+                break
 
     # --- reference data ---------------------------------------------------------------------------
     @classmethod
