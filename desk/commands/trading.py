@@ -71,7 +71,22 @@ def run(
     settings = _settings(ctx, config, profile, {"sim.speed": speed, "sim.seed": seed})
     params = parse_assignments(param or [])
     if not headless:
-        raise UserError("desk run opens the TUI only with strategies added there; expected --headless here")
+        for flag, given in (("--json", json_out), ("--duration", duration is not None), ("--record", record)):
+            if given:
+                raise UserError(f"{flag} needs --headless: the TUI runs until you quit it")
+        from desk.commands.tui import launch_tui
+
+        launch_tui(
+            config,
+            profile,
+            settings=settings,
+            strategies=strategy,
+            symbol=symbol,
+            params=params,
+            bar_seconds=bar_seconds,
+            journal=journal,
+        )
+        return
     code = run_headless(
         settings,
         strategies=strategy,

@@ -5,6 +5,10 @@ applies each batch straight to the ``Engine`` (no Textual message per update). O
 ``ui.refresh_hz`` pulls an immutable ``MarketView`` of the shown symbol and hands it to each widget, which
 compares sequence numbers and repaints only when its content changed. After the first frame the start-up
 objects are moved out of the garbage collector's reach (``gc.freeze``), which removes the worst GC stalls.
+
+Trading (strategies, orders, positions, equity, risk; the VaR worker, control socket and alerts) comes from
+``TradingActions`` in desk/ui/trading_actions.py, on a ``TradingDesk`` with its ``RiskMonitor``
+(``desk.runtime.build.build_trading_desk``): the app's engine is the desk's.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ import gc
 import time
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
+from pathlib import Path
 from typing import ClassVar
 
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
@@ -23,14 +28,18 @@ from textual.widgets import Footer
 
 from desk.config import Settings
 from desk.domain.events import Event
-from desk.engine import Engine, MarketView
-from desk.errors import UserError
+from desk.engine import MarketView
+from desk.errors import RuntimeFailure, UserError
 from desk.feeds.base import Feed
+from desk.risk.monitor import RiskMonitor
+from desk.trading import TradingDesk
 from desk.ui import analysis
 from desk.ui.messages import SymbolSwitched
 from desk.ui.model import RateMeter, StatusInfo
 from desk.ui.screens.help import HelpScreen, binding_rows
-from desk.ui.themes import DESK_THEMES, stylesheet_path
+from desk.ui.session import TradingSession, another_desk_answers
+from desk.ui.themes import DESK_THEMES, stylesheet_path, themes_dir
+from desk.ui.trading_actions import TRADING_BINDINGS, TradingActions
 from desk.ui.widgets.chan_chart import ChanChart
 from desk.ui.widgets.chart import PriceChart
 from desk.ui.widgets.ladder import Ladder
@@ -43,7 +52,10 @@ Clock = Callable[[], float]
 MAX_REFRESH_HZ = 60.0  # Textual's own frame cap
 
 
-class DeskApp(App[None]):
+TRADING_STYLESHEET = "trading.tcss"
+
+
+class DeskApp(TradingActions):
     TITLE = "desk"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "next_symbol", "Next symbol"),
@@ -54,12 +66,23 @@ class DeskApp(App[None]):
         Binding("m", "chan_macd", "Chan MACD preset", show=False),
         Binding("t", "chan_timeframe", "Chan timeframe", show=False),
         Binding("b", "backtest", "Backtest"),
+        *TRADING_BINDINGS,
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, settings: Settings, *, feed: Feed, engine: Engine, clock: Clock, freeze_gc: bool) -> None:
-        super().__init__(css_path=stylesheet_path())
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        feed: Feed,
+        session: TradingSession,
+        clock: Clock,
+        freeze_gc: bool,
+        control_socket: Path | None = None,
+        recovered: dict[str, int] | None = None,
+    ) -> None:
+        super().__init__(css_path=[stylesheet_path(), themes_dir() / TRADING_STYLESHEET])
         ui = settings.ui
         if not 0 < ui.refresh_hz <= MAX_REFRESH_HZ:
             raise UserError(f"ui.refresh_hz {ui.refresh_hz} is out of range; expected 0 < hz <= {MAX_REFRESH_HZ:g}")
@@ -73,7 +96,7 @@ class DeskApp(App[None]):
         self.theme = ui.theme
         self.settings = settings
         self.feed = feed
-        self.engine = engine
+        self.engine = engine = session.desk.engine
         self.clock = clock
         self.symbols = [s for s in dict.fromkeys(settings.market.symbols) if s in engine.books] or list(engine.books)
         if not self.symbols:
@@ -84,17 +107,27 @@ class DeskApp(App[None]):
         self.ticks = 0
         self._freeze_gc = freeze_gc
         self._gc_frozen = False
+        self.init_trading(
+            session,
+            control_socket=control_socket,
+            var_interval_s=settings.risk.var_interval_s,
+            var_horizon=settings.risk.var_horizon,
+            recovered=recovered,
+        )
 
     # --- layout ------------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
         with Horizontal(id="main"):
             yield Ladder(self.settings.ui.depth_levels, id="ladder")
-            yield Tape(id="tape")
-            # The right-hand column is where later panels (strategies, orders/positions, risk) stack.
-            with Vertical(id="panels"):
-                yield PriceChart(id="chart")
-                yield ChanChart(id="chan")  # shown in the chart's place by `c`
+            # Market on top (tape, chart), the desk's trading panels under it (desk/ui/trading_actions.py).
+            with Vertical(id="right"):
+                with Horizontal(id="market-row"):
+                    yield Tape(id="tape")
+                    with Vertical(id="panels"):
+                        yield PriceChart(id="chart")
+                        yield ChanChart(id="chan")  # shown in the chart's place by `c`
+                yield from self.compose_trading()
         yield Footer()
 
     def on_mount(self) -> None:
@@ -104,6 +137,7 @@ class DeskApp(App[None]):
         self._chart = self.query_one(PriceChart)
         self._chan = self.query_one(ChanChart)
         self._status_bar = self.query_one(StatusBar)
+        self.start_trading()
         self.run_worker(self._run_feed(), name="feed", group="feed", exit_on_error=False)
         self.set_interval(1.0 / self.settings.ui.refresh_hz, self.update_view, name="ui-tick")
         self.update_view()
@@ -112,6 +146,7 @@ class DeskApp(App[None]):
 
     def on_unmount(self) -> None:
         self.feed.stop()
+        self.stop_trading()
         if self._gc_frozen:
             gc.unfreeze()
             self._gc_frozen = False
@@ -145,13 +180,15 @@ class DeskApp(App[None]):
             return
         self.ticks += 1
         view = self.engine.view(self.symbol, depth=ladder.depth, trades=self._tape.rows)
-        ladder.show(view)
+        own = self.session.own_levels(self.symbol)
+        ladder.show(view, (own.bids, own.asks))
         self._tape.show(view)
         if self._chan.display:
             self._chan.show(view)
         else:
             self._chart.show(view)
         self._status_bar.show(self._status(view))
+        self.update_trading()
 
     def _status(self, view: MarketView) -> StatusInfo:
         feed_state = view.feed.state.value if view.feed is not None else "-"
@@ -168,6 +205,9 @@ class DeskApp(App[None]):
             book_state=view.state.value,
             book_seq=view.book_seq,
             wall_time=self.clock(),
+            gaps=view.feed.gaps if view.feed is not None else 0,
+            resyncs=view.feed.resyncs if view.feed is not None else 0,
+            checksum_failures=view.feed.checksum_failures if view.feed is not None else 0,
         )
 
     # --- actions -----------------------------------------------------------------------------------------
@@ -236,22 +276,56 @@ def build_app(
     settings: Settings | None = None,
     *,
     feed: Feed | None = None,
-    engine: Engine | None = None,
+    desk: TradingDesk | None = None,
+    monitor: RiskMonitor | None = None,
+    journal_path: Path | None = None,
+    control_socket: Path | None = None,
     clock: Clock | None = None,
     freeze_gc: bool = True,
 ) -> DeskApp:
     """The desk app on ``feed`` (default: ``market.venue`` from ``settings``, the simulated market unless set
-    otherwise) and ``engine``.
+    otherwise), trading through a paper ``TradingDesk`` and its ``RiskMonitor``.
 
-    Tests inject a feed (never the network), a prepared engine and a fixed ``clock``; the CLI passes settings
-    only. ``freeze_gc`` moves start-up objects out of the collector after the first frame (off in tests that
-    build many apps in one process).
+    Without ``desk``/``monitor`` they are built from settings (``build_trading_desk``) with the journal at
+    ``journal_path`` (None: no journal), and recovered from it: positions, open orders, and strategies, which come
+    back paused. ``control_socket`` starts the control server there on mount (None: none); if another desk
+    already answers on it this raises ``RuntimeFailure`` before anything is opened.
+
+    Tests inject a feed (never the network), a prepared desk and monitor, a fixed ``clock``, and a journal and
+    socket under tmp_path when they want them; the CLI passes settings, the journal and the socket.
+    ``freeze_gc`` moves start-up objects out of the collector after the first frame (off in tests that build
+    many apps in one process).
     """
     settings = settings if settings is not None else Settings()
+    if (desk is None) != (monitor is None):
+        raise ValueError("build_app takes a prepared desk together with its RiskMonitor (build_trading_desk)")
+    if control_socket is not None and another_desk_answers(control_socket):
+        raise RuntimeFailure(
+            f"another desk is running (control socket {control_socket} answers); expected one desk per data directory"
+        )
     if feed is None:
         from desk.ui.sources import market_feed
 
         feed = market_feed(settings)
-    if engine is None:
-        engine = Engine(feed.instruments, venue=feed.venue, tape_size=settings.ui.tape_size)
-    return DeskApp(settings, feed=feed, engine=engine, clock=clock or time.time, freeze_gc=freeze_gc)
+    recovered = None
+    built = desk is None or monitor is None
+    if desk is None or monitor is None:
+        from desk.runtime.build import build_trading_desk
+
+        desk, monitor = build_trading_desk(settings, feed.instruments, feed.venue, journal_path)
+    try:
+        if built:
+            recovered = desk.recover()
+        return DeskApp(
+            settings,
+            feed=feed,
+            session=TradingSession(desk, monitor),
+            clock=clock or time.time,
+            freeze_gc=freeze_gc,
+            control_socket=control_socket,
+            recovered=recovered,
+        )
+    except Exception:
+        if built:  # close the journal we opened (its writer thread) before the error leaves
+            desk.close()
+        raise

@@ -466,6 +466,10 @@ class StatusInfo:
     book_state: str
     book_seq: int
     wall_time: float  # seconds since the epoch
+    # Feed health counters from the venue supervisor's FeedStatus (0 for a feed that does not count them).
+    gaps: int = 0
+    resyncs: int = 0
+    checksum_failures: int = 0
 
 
 _STATE_ROLE = {
@@ -495,6 +499,12 @@ def status_line(info: StatusInfo) -> Line:
         ("  book ", "label"),
         (info.book_state, "good" if info.book_state == "live" else "bad"),
         (f" #{info.book_seq}", "muted"),
+        ("  gaps ", "label"),
+        (str(info.gaps), "warn" if info.gaps else "value"),
+        (" resyncs ", "label"),
+        (str(info.resyncs), "warn" if info.resyncs else "value"),
+        (" cksum ", "label"),
+        (str(info.checksum_failures), "bad" if info.checksum_failures else "value"),
         ("  ", "label"),
         (stamp, "value"),
     )

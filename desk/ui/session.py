@@ -22,6 +22,9 @@ from desk.strategies.base import StrategyState
 from desk.strategies.runner import StrategyInstance
 from desk.trading import TradingDesk
 
+MIN_VAR_RETURNS = 20
+"""``compute_report`` answers only an error below this many returns: the worker does not start a thread for it."""
+
 SOURCE = "tui"
 """How user actions taken on the screen are tagged in the journal's audit log."""
 
@@ -67,9 +70,11 @@ class TradingSession:
 
     def recent_orders(self, limit: int) -> list[Order]:
         """Open orders (newest first), then the most recent finished ones, ``limit`` in all."""
-        open_orders = sorted(self.desk.broker.open_orders(), key=lambda o: o.created_ns, reverse=True)
-        seen = {o.client_id for o in open_orders}
-        rows = open_orders[:limit]
+        broker = self.desk.broker
+        open_ids = {o.client_id for o in broker.open_orders()}
+        # The broker's order map is in submission order (recovered orders first): newest first, ties included.
+        rows = [o for o in reversed(broker.orders.values()) if o.client_id in open_ids][:limit]
+        seen = set(open_ids)
         for order, _ in reversed(self.desk.order_log):
             if len(rows) >= limit:
                 break
@@ -115,6 +120,10 @@ class TradingSession:
     @property
     def headline(self) -> tuple[str, float]:
         return self.monitor.var_method, self.monitor.var_confidence
+
+    def var_returns(self) -> int:
+        """Returns the VaR worker would get now (one less than the mids sampled so far)."""
+        return max(0, len(self.monitor.mid_history) - 1)
 
     def var_inputs(self) -> VarInputs:
         return self.monitor.var_inputs()

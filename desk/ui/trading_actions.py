@@ -42,7 +42,7 @@ from desk.ui.screens.add_strategy import AddStrategyScreen
 from desk.ui.screens.confirm import ConfirmScreen
 from desk.ui.screens.order_entry import OrderEntryScreen, OrderTicket
 from desk.ui.screens.params import ParamsScreen
-from desk.ui.session import SOURCE, TradingSession
+from desk.ui.session import MIN_VAR_RETURNS, SOURCE, TradingSession
 from desk.ui.trading_model import STATUS_SHORT
 from desk.ui.widgets.equity import EquityChart
 from desk.ui.widgets.orders import OrdersTable
@@ -54,8 +54,8 @@ from desk.ui.widgets.tables import PanelTitle, SyncedTable
 TRADING_BINDINGS: list[Binding] = [
     Binding("a", "add_strategy", "Add strategy"),
     Binding("g", "start_strategy", "Start"),
-    Binding("p", "pause_strategy", "Pause"),
-    Binding("x", "stop_strategy", "Stop"),
+    Binding("p", "pause_strategy", "Pause", show=False),
+    Binding("x", "stop_strategy", "Stop", show=False),
     Binding("e", "edit_params", "Params"),
     Binding("o", "order", "Order"),
     Binding("d", "cancel_order", "Cancel order"),
@@ -142,11 +142,14 @@ class TradingActions(App[None]):
             )
 
     def stop_trading(self) -> None:
-        """Called from the app's ``on_unmount``: detach from the desk and flush the journal."""
+        """Called from the app's ``on_unmount``: stop the strategies (as the end of ``desk run --headless`` does:
+        the journal then says they stopped, so the next start does not bring them back), flush the journal."""
         listeners = self.session.monitor.alerts.listeners
         if self._on_alert in listeners:
             listeners.remove(self._on_alert)
-        self.session.desk.close()
+        desk = self.session.desk
+        desk.runner.stop_all("desk closed")
+        desk.close()
         # The server's own shutdown runs when its worker is cancelled, which the app does not wait for at exit:
         # remove our socket here too, so `desk halt` does not find a dead desk's socket.
         if self._control_path is not None:
@@ -203,6 +206,8 @@ class TradingActions(App[None]):
         snapshot; the computation runs in a thread."""
         running = self._var_worker
         if running is not None and running.state in (WorkerState.PENDING, WorkerState.RUNNING):
+            return None
+        if self.session.var_returns() < MIN_VAR_RETURNS:  # the panel counts the returns until there are enough
             return None
         inputs = self.session.var_inputs()
         self._var_worker = self.run_worker(

@@ -6,6 +6,7 @@ without a terminal; widgets only paint. Lines are tuples of ``(text, role)`` cel
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ from desk.portfolio import Portfolio, to_decimal
 from desk.risk.monitor import LimitUse, RiskReport
 from desk.strategies.runner import StrategyInstance
 from desk.ui.model import EIGHTHS, FULL_BLOCK, Line, braille_plot, clock_str, fit, fold
+from desk.ui.session import MIN_VAR_RETURNS
 
 Row = tuple[str, ...]
 
@@ -31,11 +33,15 @@ def compact(value: float) -> str:
     for threshold, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
         if size >= threshold:
             return f"{value / threshold:.3g}{suffix}"
-    return f"{value:.3g}"
+    # Positional, never exponent notation: a position of 2e-05 BTC reads as 0.00002.
+    text = f"{value:.{max(0, 2 - math.floor(math.log10(size)))}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def money(value: float, width: int) -> str:
     """Quote-currency amount in at most ``width`` characters: cents when they fit, then whole units, then compact."""
+    if abs(value) < 0.005:
+        value = 0.0  # no "-0.00"
     for text in (f"{value:,.2f}", f"{value:,.0f}", compact(value)):
         if len(text) <= width:
             return text
@@ -47,7 +53,8 @@ def signed_money(value: float) -> str:
 
 
 # --- strategies table -----------------------------------------------------------------------------------------
-STRATEGY_COLUMNS: tuple[tuple[str, int], ...] = (("strategy", 15), ("symbol", 8), ("state", 7), ("P&L", 10))
+# Column widths fit a 46-cell panel: the cells plus one cell of padding each side, and a scrollbar for orders.
+STRATEGY_COLUMNS: tuple[tuple[str, int], ...] = (("strategy", 14), ("symbol", 7), ("state", 7), ("P&L", 9))
 
 
 def strategy_row(inst: StrategyInstance, pnl: float) -> Row:
@@ -62,7 +69,7 @@ def strategy_rows(
 
 
 # --- orders table ---------------------------------------------------------------------------------------------
-ORDER_COLUMNS: tuple[tuple[str, int], ...] = (("symbol", 8), ("side", 4), ("qty", 8), ("price", 10), ("status", 6))
+ORDER_COLUMNS: tuple[tuple[str, int], ...] = (("symbol", 7), ("side", 4), ("qty", 8), ("price", 9), ("status", 6))
 
 STATUS_SHORT = {
     OrderStatus.NEW: "new",
@@ -194,6 +201,7 @@ class RiskView:
     confidence: float
     horizon: str  # as configured, e.g. "1d"
     interval_s: float  # how often the worker runs
+    returns: int = 0  # mid returns gathered so far (shown until the first report)
 
 
 METHOD_LABEL = {"historical": "hist", "parametric": "param", "mc": "mc"}
@@ -263,12 +271,17 @@ def gauge_line(use: LimitUse, width: int) -> Line:
 
 def var_table(view: RiskView, width: int) -> list[Line]:
     """VaR and ES per method (rows) and confidence (column pairs), then contributions and run notes."""
+    width = max(width, 1)
     report = view.report
     if report is None:
-        return [((f"VaR {view.horizon}: first run within {view.interval_s:g} s", "muted"),)]
+        if view.returns < MIN_VAR_RETURNS:
+            note = f"VaR {view.horizon}: {view.returns} of {MIN_VAR_RETURNS} returns needed so far"
+        else:
+            note = f"VaR {view.horizon}: first run within {view.interval_s:g} s"
+        return [((chunk, "muted"),) for chunk in textwrap.wrap(note, width)]
     if not report.results:
-        note = report.error or "no VaR result"
-        return [((f"VaR {view.horizon}: ", "label"), (note, "warn"))]
+        note = f"VaR {view.horizon}: {report.error or 'no result'}"
+        return [((chunk, "warn"),) for chunk in textwrap.wrap(note, width)]
     confidences = sorted({r["confidence"] for r in report.results})
     label_w = 6
     col_w = max(5, (width - label_w) // (2 * len(confidences)) - 1)
@@ -301,8 +314,7 @@ def var_table(view: RiskView, width: int) -> list[Line]:
         notes.append((f"  mc se {money(mc['stderr'], 10)}", "muted"))
     notes.append((f"  {report.elapsed_s * 1000:.0f} ms", "muted"))
     lines.append(tuple(notes))
-    if report.error:
-        lines.append(((report.error, "warn"),))
+    lines.extend(((chunk, "warn"),) for chunk in textwrap.wrap(report.error, width))
     return lines
 
 
@@ -326,6 +338,7 @@ def _contribution_lines(view: RiskView, report: RiskReport, width: int) -> list[
 
 def risk_lines(view: RiskView, width: int, rejections: int = 3) -> list[Line]:
     """Breaker, VaR/ES table with contributions, every limit's gauge, the last rejections."""
+    width = max(width, 1)
     lines: list[Line] = [
         (
             ("breaker ", "label"),

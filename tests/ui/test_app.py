@@ -26,14 +26,15 @@ from desk.ui.widgets.ladder import Ladder
 from desk.ui.widgets.status import StatusBar
 from desk.ui.widgets.tape import Tape
 
-from .conftest import ManualFeed, fixed_clock, opening_events
+from .conftest import DeskPair, ManualFeed, fixed_clock, opening_events
 
 SIZE = (160, 50)
 
 
-def make_app(engine: Engine, market: SimulatedMarket, settings: Settings | None = None) -> tuple[DeskApp, ManualFeed]:
+def make_app(pair: DeskPair, market: SimulatedMarket, settings: Settings | None = None) -> tuple[DeskApp, ManualFeed]:
     feed = ManualFeed(market.instruments)
-    app = build_app(settings or Settings(), feed=feed, engine=engine, clock=fixed_clock, freeze_gc=False)
+    desk, monitor = pair
+    app = build_app(settings or Settings(), feed=feed, desk=desk, monitor=monitor, clock=fixed_clock, freeze_gc=False)
     return app, feed
 
 
@@ -66,8 +67,10 @@ def ladder_prices(ladder: Ladder) -> tuple[list[Decimal], list[Decimal]]:
     return asks, bids
 
 
-async def test_ladder_is_ordered_matches_the_book_and_updates(warm_engine: Engine, market: SimulatedMarket) -> None:
-    app, feed = make_app(warm_engine, market)
+async def test_ladder_is_ordered_matches_the_book_and_updates(
+    warm_desk: DeskPair, warm_engine: Engine, market: SimulatedMarket
+) -> None:
+    app, feed = make_app(warm_desk, market)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         app.update_view()
@@ -98,8 +101,10 @@ async def test_ladder_is_ordered_matches_the_book_and_updates(warm_engine: Engin
         assert bids2 == [inst.price(p) for p, _ in top_bids]
 
 
-async def test_widgets_skip_work_when_nothing_changed(warm_engine: Engine, market: SimulatedMarket) -> None:
-    app, _ = make_app(warm_engine, market)
+async def test_widgets_skip_work_when_nothing_changed(
+    warm_desk: DeskPair, warm_engine: Engine, market: SimulatedMarket
+) -> None:
+    app, _ = make_app(warm_desk, market)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         app.update_view()
@@ -110,8 +115,10 @@ async def test_widgets_skip_work_when_nothing_changed(warm_engine: Engine, marke
         assert all(now is then for now, then in zip((ladder.lines, tape.lines, chart.lines), lines, strict=True))
 
 
-async def test_tape_chart_and_status_show_the_market(warm_engine: Engine, market: SimulatedMarket) -> None:
-    app, feed = make_app(warm_engine, market)
+async def test_tape_chart_and_status_show_the_market(
+    warm_desk: DeskPair, warm_engine: Engine, market: SimulatedMarket
+) -> None:
+    app, feed = make_app(warm_desk, market)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         app.update_view()
@@ -133,9 +140,9 @@ async def test_tape_chart_and_status_show_the_market(warm_engine: Engine, market
         assert "last 0.00s" in app.query_one(StatusBar).render_line(0).text  # the fixed clock: age 0
 
 
-async def test_symbol_keys_cycle_and_select(warm_engine: Engine, market: SimulatedMarket) -> None:
+async def test_symbol_keys_cycle_and_select(warm_desk: DeskPair, warm_engine: Engine, market: SimulatedMarket) -> None:
     seen: list[Message] = []
-    app, _ = make_app(warm_engine, market)
+    app, _ = make_app(warm_desk, market)
     async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
         await pilot.pause()
         assert app.symbol == "BTC-USD"
@@ -159,8 +166,10 @@ async def test_symbol_keys_cycle_and_select(warm_engine: Engine, market: Simulat
     ]
 
 
-async def test_ladder_follows_the_selected_symbol(warm_engine: Engine, market: SimulatedMarket) -> None:
-    app, _ = make_app(warm_engine, market)
+async def test_ladder_follows_the_selected_symbol(
+    warm_desk: DeskPair, warm_engine: Engine, market: SimulatedMarket
+) -> None:
+    app, _ = make_app(warm_desk, market)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("3")
         asks, bids = ladder_prices(app.query_one(Ladder))
@@ -169,8 +178,10 @@ async def test_ladder_follows_the_selected_symbol(warm_engine: Engine, market: S
         assert asks[-1] == inst.price(warm_engine.books["SOL-USD"].best_ask or 0)
 
 
-async def test_help_lists_the_bindings_and_closes(warm_engine: Engine, market: SimulatedMarket) -> None:
-    app, _ = make_app(warm_engine, market)
+async def test_help_lists_the_bindings_and_closes(
+    warm_desk: DeskPair, warm_engine: Engine, market: SimulatedMarket
+) -> None:
+    app, _ = make_app(warm_desk, market)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
@@ -180,7 +191,9 @@ async def test_help_lists_the_bindings_and_closes(warm_engine: Engine, market: S
         assert rows["Symbol 1-9"] == "1..9"
         assert rows["Quit"] == "q"
         assert rows["Help"] == "?"
-        assert rows["Command palette: symbols, themes"] == "^p"
+        assert rows["Command palette: symbols, themes, Chan, backtest"] == "^p"
+        assert rows["Kill switch"] == "K / ^k"
+        assert rows["Reset breaker (confirms)"] == "R" and rows["Liquidate all (confirms)"] == "L"
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
         await pilot.press("question_mark")
@@ -189,8 +202,8 @@ async def test_help_lists_the_bindings_and_closes(warm_engine: Engine, market: S
         assert not isinstance(app.screen, HelpScreen)
 
 
-async def test_q_quits_and_stops_the_feed(warm_engine: Engine, market: SimulatedMarket) -> None:
-    app, feed = make_app(warm_engine, market)
+async def test_q_quits_and_stops_the_feed(warm_desk: DeskPair, warm_engine: Engine, market: SimulatedMarket) -> None:
+    app, feed = make_app(warm_desk, market)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.press("q")
@@ -200,9 +213,11 @@ async def test_q_quits_and_stops_the_feed(warm_engine: Engine, market: Simulated
     assert app.return_code == 0
 
 
-async def test_theme_from_settings_and_from_the_palette(warm_engine: Engine, market: SimulatedMarket) -> None:
+async def test_theme_from_settings_and_from_the_palette(
+    warm_desk: DeskPair, warm_engine: Engine, market: SimulatedMarket
+) -> None:
     settings = dataclasses.replace(Settings(), ui=UISettings(theme="desk-light"))
-    app, _ = make_app(warm_engine, market, settings)
+    app, _ = make_app(warm_desk, market, settings)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert app.theme == "desk-light"
@@ -221,8 +236,8 @@ async def test_theme_from_settings_and_from_the_palette(warm_engine: Engine, mar
                 assert dark_ask.bgcolor != light_ask.bgcolor
 
 
-async def test_palette_switches_symbol(warm_engine: Engine, market: SimulatedMarket) -> None:
-    app, _ = make_app(warm_engine, market)
+async def test_palette_switches_symbol(warm_desk: DeskPair, warm_engine: Engine, market: SimulatedMarket) -> None:
+    app, _ = make_app(warm_desk, market)
     async with app.run_test(size=SIZE) as pilot:
         await run_palette_command(pilot, "Symbol: SOL-USD")
         assert app.symbol == "SOL-USD"
@@ -233,9 +248,11 @@ class BrokenFeed(ManualFeed):
         raise ConnectionError("venue closed the socket")
 
 
-async def test_a_dying_feed_shows_down_and_keeps_the_screen(warm_engine: Engine, market: SimulatedMarket) -> None:
+async def test_a_dying_feed_shows_down_and_keeps_the_screen(
+    warm_desk: DeskPair, warm_engine: Engine, market: SimulatedMarket
+) -> None:
     feed = BrokenFeed(market.instruments)
-    app = build_app(Settings(), feed=feed, engine=warm_engine, clock=fixed_clock, freeze_gc=False)
+    app = build_app(Settings(), feed=feed, desk=warm_desk[0], monitor=warm_desk[1], clock=fixed_clock, freeze_gc=False)
     async with app.run_test(size=SIZE) as pilot:
         await app.workers.wait_for_complete()
         app.update_view()
@@ -275,9 +292,8 @@ def test_bad_ui_settings_are_user_errors(change: dict[str, object], message: str
     from desk.errors import UserError
 
     market = SimulatedMarket()
-    engine = Engine(market.instruments)
     with pytest.raises(UserError, match=message):
-        build_app(dataclasses.replace(Settings(), **change), feed=ManualFeed(market.instruments), engine=engine)  # type: ignore[arg-type]
+        build_app(dataclasses.replace(Settings(), **change), feed=ManualFeed(market.instruments))  # type: ignore[arg-type]
 
 
 def test_opening_events_put_every_book_live(market: SimulatedMarket) -> None:
@@ -287,9 +303,9 @@ def test_opening_events_put_every_book_live(market: SimulatedMarket) -> None:
 
 
 async def test_a_small_terminal_shows_fewer_levels_and_does_not_fail(
-    warm_engine: Engine, market: SimulatedMarket
+    warm_desk: DeskPair, warm_engine: Engine, market: SimulatedMarket
 ) -> None:
-    app, _ = make_app(warm_engine, market)
+    app, _ = make_app(warm_desk, market)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         app.update_view()
@@ -305,9 +321,9 @@ async def test_a_small_terminal_shows_fewer_levels_and_does_not_fail(
 
 
 async def test_chart_moves_its_live_point_at_most_five_times_a_second(
-    warm_engine: Engine, market: SimulatedMarket
+    warm_desk: DeskPair, warm_engine: Engine, market: SimulatedMarket
 ) -> None:
-    app, feed = make_app(warm_engine, market)
+    app, feed = make_app(warm_desk, market)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         chart = app.query_one(PriceChart)

@@ -16,7 +16,6 @@ from desk.backtest.data import simulated, write_ohlcv
 from desk.backtest.engine import run_backtest
 from desk.backtest.montecarlo import resample_trades
 from desk.config import Settings
-from desk.engine import Engine
 from desk.errors import UserError
 from desk.feeds.sim import SimulatedMarket
 from desk.ui import backtest_model as bm
@@ -108,9 +107,8 @@ def test_result_rows_show_the_run() -> None:
 
 async def test_screen_runs_a_small_backtest_and_shows_metrics() -> None:
     market = SimulatedMarket(seed=7, rate=100.0)
-    engine = Engine(market.instruments, venue=market.venue)
-    engine.on_events(opening_events(market))
-    app = build_app(Settings(), feed=ManualFeed(market.instruments), engine=engine, clock=fixed_clock, freeze_gc=False)
+    app = build_app(Settings(), feed=ManualFeed(market.instruments), clock=fixed_clock, freeze_gc=False)
+    app.engine.on_events(opening_events(market))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.press("b")

@@ -24,7 +24,7 @@ from desk.ui.widgets.chan_chart import ChanChart
 from desk.ui.widgets.chart import PriceChart
 from desk.ui.widgets.ladder import Ladder
 
-from .conftest import ManualFeed, fixed_clock, opening_events
+from .conftest import DeskPair, ManualFeed, fixed_clock, opening_events, trading_desk
 
 SIZE = (160, 50)
 SECONDS = 400
@@ -36,17 +36,23 @@ def chan_market() -> SimulatedMarket:
 
 
 @pytest.fixture
-def chan_engine(chan_market: SimulatedMarket) -> Engine:
+def chan_desk(chan_market: SimulatedMarket) -> DeskPair:
     """400 simulated seconds: 399 closed 1 s bars per symbol, enough for pens and a segment."""
-    engine = Engine(chan_market.instruments, venue=chan_market.venue, tape_size=200)
-    engine.on_events(opening_events(chan_market))
-    engine.on_events(chan_market.events_until(chan_market.now_ns + SECONDS * NS))
-    return engine
+    desk, monitor = trading_desk(chan_market)
+    desk.engine.on_events(opening_events(chan_market))
+    desk.engine.on_events(chan_market.events_until(chan_market.now_ns + SECONDS * NS))
+    return desk, monitor
 
 
-def make_app(engine: Engine, market: SimulatedMarket) -> tuple[DeskApp, ManualFeed]:
+@pytest.fixture
+def chan_engine(chan_desk: DeskPair) -> Engine:
+    return chan_desk[0].engine
+
+
+def make_app(pair: DeskPair, market: SimulatedMarket) -> tuple[DeskApp, ManualFeed]:
     feed = ManualFeed(market.instruments)
-    return build_app(Settings(), feed=feed, engine=engine, clock=fixed_clock, freeze_gc=False), feed
+    desk, monitor = pair
+    return build_app(Settings(), feed=feed, desk=desk, monitor=monitor, clock=fixed_clock, freeze_gc=False), feed
 
 
 async def settle(pilot: Pilot[None]) -> ChanChart:
@@ -68,9 +74,9 @@ def roles(chan: ChanChart) -> set[str]:
 
 
 async def test_toggle_shows_pens_and_segments_of_the_seeded_market(
-    chan_engine: Engine, chan_market: SimulatedMarket
+    chan_desk: DeskPair, chan_engine: Engine, chan_market: SimulatedMarket
 ) -> None:
-    app, _ = make_app(chan_engine, chan_market)
+    app, _ = make_app(chan_desk, chan_market)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         chan, price = app.query_one(ChanChart), app.query_one(PriceChart)
@@ -102,8 +108,10 @@ async def test_toggle_shows_pens_and_segments_of_the_seeded_market(
         assert price.display and not chan.display
 
 
-async def test_macd_preset_and_timeframe_switch_at_runtime(chan_engine: Engine, chan_market: SimulatedMarket) -> None:
-    app, _ = make_app(chan_engine, chan_market)
+async def test_macd_preset_and_timeframe_switch_at_runtime(
+    chan_desk: DeskPair, chan_engine: Engine, chan_market: SimulatedMarket
+) -> None:
+    app, _ = make_app(chan_desk, chan_market)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.press("c")
@@ -135,9 +143,9 @@ class Failing:
 
 
 async def test_a_failing_analysis_shows_its_error_and_the_desk_keeps_running(
-    chan_engine: Engine, chan_market: SimulatedMarket
+    chan_desk: DeskPair, chan_engine: Engine, chan_market: SimulatedMarket
 ) -> None:
-    app, feed = make_app(chan_engine, chan_market)
+    app, feed = make_app(chan_desk, chan_market)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         chan = app.query_one(ChanChart)
@@ -188,10 +196,10 @@ class Gated:
 
 
 async def test_a_slow_analysis_falls_behind_visibly_while_the_desk_trades_on(
-    chan_engine: Engine, chan_market: SimulatedMarket
+    chan_desk: DeskPair, chan_engine: Engine, chan_market: SimulatedMarket
 ) -> None:
     gate = Gate()
-    app, feed = make_app(chan_engine, chan_market)
+    app, feed = make_app(chan_desk, chan_market)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         chan = app.query_one(ChanChart)
@@ -225,8 +233,8 @@ async def test_a_slow_analysis_falls_behind_visibly_while_the_desk_trades_on(
         assert isinstance(tracker, ChanTracker) and tracker.pending(chan_engine.bars["BTC-USD"].history()) == 0
 
 
-def test_overlay_snapshot(snap_compare, chan_engine: Engine, chan_market: SimulatedMarket) -> None:  # type: ignore[no-untyped-def]
-    app, _ = make_app(chan_engine, chan_market)
+def test_overlay_snapshot(snap_compare, chan_desk: DeskPair, chan_engine: Engine, chan_market: SimulatedMarket) -> None:  # type: ignore[no-untyped-def]
+    app, _ = make_app(chan_desk, chan_market)
 
     async def run_before(pilot: Pilot[None]) -> None:
         await pilot.pause()

@@ -193,6 +193,13 @@ def test_status_line_text() -> None:
     info = StatusInfo("sim", "ETH-USD", 1, 3, "live", 1234.4, 0.25, "live", 42, 1_767_225_690.0)
     text = line_text(status_line(info))
     words = ["sim", "ETH-USD", "2/3", "feed", "live", "msg/s", "1,234", "last", "0.25s"]
-    assert text.split() == [*words, "book", "live", "#42", "00:01:30", "UTC"]
+    health = ["gaps", "0", "resyncs", "0", "cksum", "0"]
+    assert text.split() == [*words, "book", "live", "#42", *health, "00:01:30", "UTC"]
+    troubled = StatusInfo(
+        "kraken", "ETH-USD", 1, 3, "live", 10.0, 0.25, "live", 42, 0.0, gaps=2, resyncs=1, checksum_failures=3
+    )
+    cells = dict((text.strip(), role) for text, role in status_line(troubled))
+    assert "gaps 2 resyncs 1 cksum 3" in line_text(status_line(troubled))
+    assert cells["2"] == "warn" and cells["1"] == "warn" and cells["3"] == "bad"
     unknown = line_text(status_line(StatusInfo("sim", "ETH-USD", 0, 1, "-", None, None, "empty", 0, 0.0)))
     assert "msg/s -" in unknown and "last -" in unknown

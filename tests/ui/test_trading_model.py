@@ -50,7 +50,9 @@ def test_compact_and_money() -> None:
         "2.5M",
         "-1.5k",
     ]
+    assert [compact(x) for x in (2e-05, 0.000123456, 1.5, -0.25)] == ["0.00002", "0.000123", "1.5", "-0.25"]
     assert money(1234.567, 9) == "1,234.57"
+    assert money(-0.001, 9) == "0.00"
     assert money(123456.78, 9) == "123,457"  # cents do not fit in 9
     assert money(12_345_678.9, 9) == "12.3M"
 
@@ -138,9 +140,13 @@ def test_var_table_rows_per_method_columns_per_confidence() -> None:
 
 
 def test_var_table_before_a_run_and_with_too_little_history() -> None:
-    assert line_text(var_table(_view(None), 46)[0]) == "VaR 1d: first run within 5 s"
+    assert line_text(var_table(_view(None, returns=12), 46)[0]) == "VaR 1d: 12 of 20 returns needed so far"
+    assert line_text(var_table(_view(None, returns=20), 46)[0]) == "VaR 1d: first run within 5 s"
     short = _report([], error="12 returns so far; VaR needs at least 20")
-    assert line_text(var_table(_view(short), 46)[0]) == "VaR 1d: 12 returns so far; VaR needs at least 20"
+    assert [line_text(line) for line in var_table(_view(short), 30)] == [
+        "VaR 1d: 12 returns so far; VaR",  # exactly 30
+        "needs at least 20",
+    ]
 
 
 def test_risk_lines_breaker_stale_and_rejections() -> None:

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 
 from desk.ui.gate import RedrawGate
-from desk.ui.session import TradingSession
+from desk.ui.session import MIN_VAR_RETURNS, TradingSession
 from desk.ui.trading_model import RiskView, risk_lines
 from desk.ui.widgets.lines import LineWidget
 
@@ -33,7 +33,11 @@ class RiskPanel(LineWidget):
 
     def show(self, session: TradingSession) -> None:
         monitor = session.monitor
-        if not self.gate.due((monitor.version, id(monitor.report), self.size.width, self.size.height)):
+        if not self.size.width:  # not laid out yet: nothing to fit the lines to
+            return
+        # The count is shown only until there are enough returns: past that it must not force redraws.
+        returns = min(session.var_returns(), MIN_VAR_RETURNS) if monitor.report is None else 0
+        if not self.gate.due((monitor.version, id(monitor.report), returns, self.size.width, self.size.height)):
             return
         view = RiskView(
             breaker=monitor.breaker.state.value,
@@ -46,5 +50,6 @@ class RiskPanel(LineWidget):
             confidence=monitor.var_confidence,
             horizon=self.horizon,
             interval_s=self.interval_s,
+            returns=returns,
         )
         self.set_panel("risk", risk_lines(view, self.size.width))
