@@ -1,7 +1,8 @@
 """The desk's screen under load: 50,000 L2 level updates/s for 10 s into the real app at 160x50, 15 Hz.
 
 What it measures, per fresh process (so one run cannot warm or pollute the other):
-- ``feed``: the baseline. The replayed feed applies batches to the Engine in a bare asyncio loop; no Textual.
+- ``feed``: the baseline. The replayed feed applies batches to the paper trading desk (engine, broker, strategy
+  runner, risk monitor: what the app trades through, with no strategy running) in a bare asyncio loop; no Textual.
 - ``ui``: the same replay into ``build_app(...)`` run headless via ``run_test(size=(160, 50))``, with the ANSI
   encoding that headless mode skips added back (``App._display`` returns early when headless; we encode each
   compositor update with the app's console, as a real terminal would cost) and counted in bytes.
@@ -199,8 +200,17 @@ class Window:
         }
 
 
+def trading_desk(stream: Stream) -> Any:
+    """The desk both runs apply the stream to (the app's own recipe, no journal), so the UI's cost is the difference."""
+    from desk.config import Settings
+    from desk.runtime.build import build_trading_desk
+
+    return build_trading_desk(Settings(), stream.instruments, "sim", None)
+
+
 async def run_feed_only(stream: Stream, rate: float, warmup: float, seconds: float) -> dict[str, Any]:
-    engine = Engine(stream.instruments, venue="sim", tape_size=200)
+    desk, _ = trading_desk(stream)
+    engine = desk.engine
     feed = ReplayFeed(stream, rate)
     probe = Probe()
     gcw = GcWatch()
@@ -227,9 +237,10 @@ async def run_ui(stream: Stream, rate: float, warmup: float, seconds: float) -> 
     from desk.config import Settings
     from desk.ui.app import build_app
 
-    engine = Engine(stream.instruments, venue="sim", tape_size=200)
+    desk, monitor = trading_desk(stream)
+    engine = desk.engine
     feed = ReplayFeed(stream, rate)
-    app = build_app(Settings(), feed=feed, engine=engine, freeze_gc=True)
+    app = build_app(Settings(), feed=feed, desk=desk, monitor=monitor, freeze_gc=True)
     encoded = {"bytes": 0, "frames": 0, "encode_s": 0.0}
     frame_ms: list[float] = []
     recording = [False]
