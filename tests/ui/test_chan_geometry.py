@@ -238,8 +238,7 @@ def test_chan_lines_layout() -> None:
 
 def test_the_overlay_models_do_not_import_textual() -> None:
     code = (
-        "import sys, desk.ui.chan_model, desk.ui.chan_geometry, desk.ui.backtest_model; "
-        "print('textual' in sys.modules)"
+        "import sys, desk.ui.chan_model, desk.ui.chan_geometry, desk.ui.backtest_model; print('textual' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "False"
