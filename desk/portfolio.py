@@ -28,21 +28,27 @@ class Position:
     symbol: str
     instrument: Instrument
     quantity: int = 0  # signed lots: > 0 long, < 0 short
-    cost: Fraction = Fraction(0)  # signed tick*lot cost of the open quantity
+    # Signed tick*lot cost of the open quantity: an int while only opens and full closes happened (the common
+    # case, and much cheaper), a Fraction after a partial close; exact either way.
+    cost: int | Fraction = 0
     realized: Fraction = Fraction(0)  # quote currency
     fees: Decimal = Decimal(0)
     fills: int = 0
     last_realized: Fraction = Fraction(0)  # P&L realised by the latest fill (risk: losing-streak trigger)
+    unit: Fraction = Fraction(0)  # quote currency of one tick * one lot, computed once
+
+    def __post_init__(self) -> None:
+        self.unit = Fraction(self.instrument.tick_size) * Fraction(self.instrument.lot_size)
 
     @property
     def avg_price_ticks(self) -> Fraction | None:
-        return self.cost / self.quantity if self.quantity else None
+        return Fraction(self.cost) / self.quantity if self.quantity else None
 
     def avg_price(self) -> Decimal | None:
         avg = self.avg_price_ticks
         if avg is None:
             return None
-        value = to_decimal(avg * Fraction(self.instrument.tick_size))
+        value = to_decimal(Fraction(avg) * Fraction(self.instrument.tick_size))
         return value
 
     def apply(self, fill: Fill) -> Fraction:
@@ -57,20 +63,24 @@ class Position:
             self.quantity += signed
             return realized
         closing = min(abs(signed), abs(self.quantity))
-        avg = self.cost / self.quantity
-        # Long closed by a sell: (price - avg) per lot; short closed by a buy: (avg - price) per lot.
-        direction = 1 if self.quantity > 0 else -1
-        realized_ticks_lots = (fill.price - avg) * closing * direction
-        realized = realized_ticks_lots * Fraction(self.instrument.tick_size) * Fraction(self.instrument.lot_size)
+        if closing == abs(self.quantity):
+            # A full close: (price - avg) * qty = price * qty - cost, exactly, in integers.
+            realized_ticks_lots: int | Fraction = fill.price * self.quantity - self.cost
+            remaining_cost: int | Fraction = 0
+        else:
+            avg = Fraction(self.cost) / self.quantity
+            # Long closed by a sell: (price - avg) per lot; short closed by a buy: (avg - price) per lot.
+            direction = 1 if self.quantity > 0 else -1
+            realized_ticks_lots = (fill.price - avg) * closing * direction
+            remaining_cost = self.cost - avg * closing * direction
+        realized = realized_ticks_lots * self.unit
         self.realized += realized
         self.last_realized = realized
-        self.cost -= avg * closing * direction
+        self.cost = remaining_cost
         self.quantity += signed
         remainder = abs(signed) - closing
         if remainder:  # the fill flipped the position: the rest opens at the fill price
-            self.cost = Fraction(fill.price * (remainder if signed > 0 else -remainder))
-        if self.quantity == 0:
-            self.cost = Fraction(0)
+            self.cost = fill.price * (remainder if signed > 0 else -remainder)
         return realized
 
     def unrealized(self, mid: float | None) -> float:
