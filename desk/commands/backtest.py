@@ -255,18 +255,15 @@ def backtest(
         resample=resample,
         quiet=json_out,
     )
+    taker, maker = _fee_bps(settings, fees_bps, maker_fees_bps)
     with _Bar(f"{strategy} {bars.symbol}", enabled=not json_out) as bar:
         result = run_backtest(
             strategy,
             bars,
             params,
             account_value=account_value if account_value is not None else trading.account_value,
-            fees_bps=fees_bps if fees_bps is not None else trading.taker_fee_bps,
-            maker_fees_bps=maker_fees_bps
-            if maker_fees_bps is not None
-            else fees_bps
-            if fees_bps is not None
-            else trading.maker_fee_bps,
+            fees_bps=taker,
+            maker_fees_bps=maker,
             slippage_bps=slippage_bps,
             mode=mode,
             monte_carlo=mc_sims,
@@ -274,6 +271,16 @@ def backtest(
             progress=bar,
         )
     _show(result, out, fmt, json_out, gaps=bars.describe_gaps() if bars.gaps else "")
+
+
+def _fee_bps(settings: Any, fees_bps: float | None, maker_fees_bps: float | None) -> tuple[float, float]:
+    """(taker, maker) bps: the flags, where given (--fees-bps alone sets both), else the trading settings."""
+    trading = settings.trading
+    taker = fees_bps if fees_bps is not None else trading.taker_fee_bps
+    maker = (
+        maker_fees_bps if maker_fees_bps is not None else fees_bps if fees_bps is not None else trading.maker_fee_bps
+    )
+    return taker, maker
 
 
 def _show(result: Any, out: Path | None, fmt: str, json_out: bool, gaps: str) -> None:
@@ -317,10 +324,7 @@ def _recording_backtest(
     from desk.feeds.replay import open_recording
 
     trading = settings.trading
-    taker = fees_bps if fees_bps is not None else trading.taker_fee_bps
-    maker = (
-        maker_fees_bps if maker_fees_bps is not None else fees_bps if fees_bps is not None else trading.maker_fee_bps
-    )
+    taker, maker = _fee_bps(settings, fees_bps, maker_fees_bps)
     if symbol is None:
         symbols = list(open_recording(directory).instruments)
         if len(symbols) != 1:
@@ -412,10 +416,7 @@ def sweep(
         quiet=json_out,
     )
     trading = settings.trading
-    fees = fees_bps if fees_bps is not None else trading.taker_fee_bps
-    maker = (
-        maker_fees_bps if maker_fees_bps is not None else fees_bps if fees_bps is not None else trading.maker_fee_bps
-    )
+    fees, maker = _fee_bps(settings, fees_bps, maker_fees_bps)
     cfg = SweepConfig(
         strategy,
         account_value if account_value is not None else trading.account_value,
