@@ -23,37 +23,34 @@ def _desk(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_halt_from_another_terminal(tmp_path: Path) -> None:
-    socket_path = tmp_path / "h" / "data" / "control.sock"
-    offline = _desk(tmp_path, "halt")
-    assert offline.returncode == 1 and "no running desk" in offline.stderr
-    run = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "desk",
-            "run",
-            "--headless",
-            "--strategy",
-            "market_maker",
-            "--symbol",
-            "BTC-USD",
-            "--param",
-            "spread_bps=40",
-            "--duration",
-            "60",
-            "--json",
-        ],
+def _start_market_maker(tmp_path: Path) -> subprocess.Popen[str]:
+    """A headless desk quoting BTC-USD far from the touch (two resting orders, rarely filled)."""
+    args = ["run", "--headless", "--strategy", "market_maker", "--symbol", "BTC-USD", "--param", "spread_bps=40"]
+    return subprocess.Popen(
+        [sys.executable, "-m", "desk", *args, "--duration", "60", "--json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=_env(tmp_path),
     )
+
+
+def _wait_until_answering(tmp_path: Path, socket_path: Path) -> None:
+    deadline = time.monotonic() + 30
+    while not socket_path.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert socket_path.exists()
+    while time.monotonic() < deadline and _desk(tmp_path, "status").returncode != 0:
+        time.sleep(0.1)  # the socket file exists a moment before the desk answers on it
+
+
+def test_halt_from_another_terminal(tmp_path: Path) -> None:
+    socket_path = tmp_path / "h" / "data" / "control.sock"
+    offline = _desk(tmp_path, "halt")
+    assert offline.returncode == 1 and "no running desk" in offline.stderr
+    run = _start_market_maker(tmp_path)
     try:
-        deadline = time.monotonic() + 30
-        while not socket_path.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert socket_path.exists()
+        _wait_until_answering(tmp_path, socket_path)
         mode = stat.S_IMODE(socket_path.stat().st_mode)
         assert mode == 0o600 and stat.S_IMODE(socket_path.parent.stat().st_mode) == 0o700
         deadline = time.monotonic() + 30
@@ -84,34 +81,9 @@ def test_halt_from_another_terminal(tmp_path: Path) -> None:
 
 def test_strategy_and_order_commands_reach_the_running_desk(tmp_path: Path) -> None:
     socket_path = tmp_path / "h" / "data" / "control.sock"
-    run = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "desk",
-            "run",
-            "--headless",
-            "--strategy",
-            "market_maker",
-            "--symbol",
-            "BTC-USD",
-            "--param",
-            "spread_bps=40",
-            "--duration",
-            "60",
-            "--json",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_env(tmp_path),
-    )
+    run = _start_market_maker(tmp_path)
     try:
-        deadline = time.monotonic() + 30
-        while not socket_path.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        while time.monotonic() < deadline and _desk(tmp_path, "status").returncode != 0:
-            time.sleep(0.1)  # the socket file exists a moment before the desk answers on it
+        _wait_until_answering(tmp_path, socket_path)
         added = _desk(
             tmp_path, "strategy", "add", "mean_reversion", "ETH-USD", "--param", "lookback_period=30", "--json"
         )
