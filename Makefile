@@ -4,6 +4,8 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 STAMP_BENCH := $(VENV)/.installed-bench
+# the install compiles the optional C speedups in place (hatch_build.py): a change to them reinstalls
+BUILD_INPUTS := pyproject.toml hatch_build.py desk/_native.c
 
 .PHONY: run test lint typecheck unit bench clean
 
@@ -11,15 +13,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(STAMP_RUN): pyproject.toml | $(BIN)/python
+$(STAMP_RUN): $(BUILD_INPUTS) | $(BIN)/python
 	$(BIN)/pip install -q -e '.[fast]'
 	touch $@
 
-$(STAMP_TEST): pyproject.toml | $(BIN)/python
+$(STAMP_TEST): $(BUILD_INPUTS) | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@ $(STAMP_RUN)
 
-$(STAMP_BENCH): pyproject.toml | $(BIN)/python
+$(STAMP_BENCH): $(BUILD_INPUTS) | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test,bench]'
 	touch $@ $(STAMP_TEST) $(STAMP_RUN)
 
@@ -31,8 +33,8 @@ run: $(STAMP_RUN)
 test: $(STAMP_TEST) lint typecheck unit
 
 lint: $(STAMP_TEST)
-	$(BIN)/ruff check desk tests benchmarks
-	$(BIN)/ruff format --check desk tests benchmarks
+	$(BIN)/ruff check desk tests benchmarks hatch_build.py
+	$(BIN)/ruff format --check desk tests benchmarks hatch_build.py
 
 typecheck: $(STAMP_TEST)
 	$(BIN)/mypy
@@ -45,4 +47,4 @@ bench: $(STAMP_BENCH)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache desk/_native*.so

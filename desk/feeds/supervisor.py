@@ -278,11 +278,11 @@ class SupervisedFeed:
         try:
             async for raw in ws:
                 recv_ns = time.time_ns()
+                health.frame()
                 try:
                     adapter.on_message(raw, recv_ns, link)
                 except MALFORMED as exc:
                     health.malformed += 1
-                    health.connection_message()
                     log.warning(
                         "%s: malformed frame skipped (%s: %s): %.200r", self.venue, type(exc).__name__, exc, raw
                     )

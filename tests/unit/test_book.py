@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from desk.book import BookState, OrderBook, SequenceGap
+from desk import native
+from desk.book import BookState, OrderBook, SequenceGap, l2
 from desk.domain import BookDelta, BookSnapshot, Instrument
 
 INST = Instrument("BTC-USD", Decimal("0.01"), Decimal("0.001"), Decimal("1"))
@@ -40,24 +44,43 @@ class NaiveBook:
         return sorted(self.bids.items(), reverse=True)[:n], sorted(self.asks.items())[:n]
 
 
+# apply_delta has two implementations of its level loops: the compiled one (desk/_native.c, when built) and the
+# Python one. Every test that applies deltas runs both.
+IMPLEMENTATIONS = ["compiled", "python"] if native.available() else ["python"]
+both_paths = pytest.mark.parametrize("path", IMPLEMENTATIONS)
+
+
+@contextmanager
+def implementation(path: str) -> Iterator[None]:
+    with mock.patch.object(l2, "_native_apply_sides", native.apply_sides if path == "compiled" else None):
+        yield
+
+
 level = st.tuples(st.integers(1, 60), st.integers(0, 5))  # small price range: many deletes hit the best level
 update = st.tuples(st.booleans(), level)
 
 
+@both_paths
 @settings(max_examples=300, deadline=None)
-@given(st.lists(update, max_size=300), st.integers(1, 12))
-def test_book_matches_naive_reference(updates: list[tuple[bool, tuple[int, int]]], n: int) -> None:
+@given(updates=st.lists(update, max_size=300), n=st.integers(1, 12))
+def test_book_matches_naive_reference(path: str, updates: list[tuple[bool, tuple[int, int]]], n: int) -> None:
+    with implementation(path):
+        check_against_reference(updates, n)
+
+
+def check_against_reference(updates: list[tuple[bool, tuple[int, int]]], n: int) -> None:
     book = OrderBook(INST)
     ref = NaiveBook()
     book.apply_snapshot(snap([], [], seq=0))
     seq = 0
     for is_bid, (price, size) in updates:
         seq += 1
-        book.apply_delta(
+        crossed = book.apply_delta(
             delta(seq, seq, bids=[(price, size)] if is_bid else [], asks=[] if is_bid else [(price, size)])
         )
         ref.apply(is_bid, price, size)
         rb, ra = ref.top(n)
+        assert crossed == bool(rb and ra and rb[0][0] > ra[0][0])
         assert book.top(n) == (rb, ra)
         assert book.best_bid == (rb[0][0] if rb else None)
         assert book.best_ask == (ra[0][0] if ra else None)
@@ -102,16 +125,25 @@ def test_analytics_hand_computed() -> None:
     assert not book.is_crossed and not book.is_locked
 
 
-def test_crossed_and_locked_detection() -> None:
+@both_paths
+def test_crossed_and_locked_detection(path: str) -> None:
     book = OrderBook(INST)
     book.apply_snapshot(snap([(100, 1)], [(101, 1)]))
-    book.apply_delta(delta(11, 11, bids=[(101, 2)]))
-    assert book.is_locked and not book.is_crossed
-    book.apply_delta(delta(12, 12, bids=[(102, 2)]))
+    with implementation(path):
+        assert book.apply_delta(delta(11, 11, bids=[(101, 2)])) is False
+        assert book.is_locked and not book.is_crossed
+        assert book.apply_delta(delta(12, 12, bids=[(102, 2)])) is True
     assert book.is_crossed
+    assert book.updates == 4  # 2 levels in the snapshot, one per delta
 
 
-def test_sequence_gap_invalidates_and_duplicates_are_ignored() -> None:
+@both_paths
+def test_sequence_gap_invalidates_and_duplicates_are_ignored(path: str) -> None:
+    with implementation(path):
+        check_sequence_gap()
+
+
+def check_sequence_gap() -> None:
     book = OrderBook(INST)
     book.apply_snapshot(snap([(100, 1)], [(101, 1)], seq=10))
     book.apply_delta(delta(5, 10, bids=[(100, 9)]))  # already covered by the snapshot: ignored

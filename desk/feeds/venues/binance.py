@@ -31,8 +31,9 @@ from desk.domain.instruments import Instrument
 from desk.errors import UserError
 from desk.feeds.ratelimit import VenueLimits
 from desk.feeds.venues.base import Link, VenueAdapter, VenueInstrument
-from desk.feeds.venues.numbers import GridParser, parse_levels
+from desk.feeds.venues.numbers import RawLevelParser, parse_levels
 from desk.feeds.venues.rest import RestError
+from desk.native import ParseDepth
 
 MS = 1_000_000
 QUOTE_ALIASES = {"USD": "USDT"}  # Binance.com lists no USD pairs: the desk's BTC-USD trades as BTCUSDT
@@ -44,8 +45,8 @@ class _DepthUpdate(msgspec.Struct, tag_field="e", tag="depthUpdate", gc=False):
     s: str
     U: int
     u: int
-    b: list[tuple[str, str]]
-    a: list[tuple[str, str]]
+    b: msgspec.Raw  # the level texts stay raw: RawLevelParser reads them straight into integers
+    a: msgspec.Raw
 
 
 class _Combined(msgspec.Struct, gc=False):
@@ -75,7 +76,8 @@ class _SyncState:
         self.live = False
 
 
-_Route = tuple[str, "_SyncState", OrderBook, GridParser, GridParser]  # symbol, sync state, book, price/size parsers
+# symbol, sync state, book, the level parser with its fast function and grid decimals (RawLevelParser)
+_Route = tuple[str, "_SyncState", OrderBook, RawLevelParser, ParseDepth, int, int]
 
 
 def snapshot_weight(limit: int) -> int:
@@ -119,7 +121,10 @@ class BinanceAdapter(VenueAdapter):
         self._routes: dict[str, _Route] = {}
         for vs, sym in self.by_venue_symbol.items():
             sb = self.books[sym]
-            self._routes[vs] = (sym, self.sync[sym], sb.book, sb.parse_price, sb.parse_size)
+            levels = RawLevelParser(sb.parse_price, sb.parse_size)
+            self._routes[vs] = (
+                sym, self.sync[sym], sb.book, levels, levels.fast, levels.price_decimals, levels.size_decimals
+            )  # fmt: skip
         self.snapshots_fetched = 0
 
     # --- connection -------------------------------------------------------------------------------
@@ -156,11 +161,19 @@ class BinanceAdapter(VenueAdapter):
         except msgspec.ValidationError:
             self._on_other(raw, recv_ns, link)
             return
-        symbol, state, book, prices, sizes = self._routes[data.s]
-        bids = parse_levels(data.b, prices, sizes)
-        asks = parse_levels(data.a, prices, sizes)
+        symbol, state, book, levels, fast, price_decimals, size_decimals = self._routes[data.s]
+        try:
+            parsed = fast(data.b, data.a, price_decimals, size_decimals)
+            bids, asks = levels.slow(data.b, data.a) if parsed is None else parsed
+        except msgspec.MsgspecError:  # levels that are not [[str, str], ...]: the generic path reports it
+            self._on_other(raw, recv_ns, link)
+            return
         ts_ns = data.E * MS
-        link.health.message(symbol, ts_ns, recv_ns)
+        h = link.health.symbols[symbol]  # FeedHealth.message, inlined: this runs for every depth frame
+        h.messages += 1
+        h.last_recv_ns = recv_ns
+        h.latency_sum_ns += recv_ns - ts_ns
+        h.latency_samples += 1
         if not state.live:
             self.on_diff(symbol, _Diff(data.U, data.u, ts_ns, bids, asks), link)
             return
@@ -175,8 +188,7 @@ class BinanceAdapter(VenueAdapter):
             self._restart(symbol, _Diff(first, last, ts_ns, bids, asks), link)
             return
         delta = BookDelta(symbol, self.venue, local + 1, last, ts_ns, bids, asks)
-        book.apply_delta(delta)
-        if book.is_crossed:
+        if book.apply_delta(delta):  # crossed
             link.resync(symbol, f"crossed book at u={last}", "crossed")
             self._restart(symbol, None, link)
             return
@@ -212,15 +224,11 @@ class BinanceAdapter(VenueAdapter):
                 )
             )
         elif kind == "serverShutdown":
-            link.health.connection_message()
             link.reconnect("venue announced server shutdown")
         elif "result" in msg or "id" in msg:
-            link.health.connection_message()
+            pass  # acknowledgement: the supervisor counted the frame as a sign of life
         elif "code" in msg and "msg" in msg:
-            link.health.connection_message()
             raise ValueError(f"venue error {msg['code']}: {msg['msg']}")
-        else:
-            link.health.connection_message()
 
     # --- the documented sync procedure ------------------------------------------------------------
     def on_diff(self, symbol: str, diff: _Diff, link: Link) -> None:
@@ -245,8 +253,7 @@ class BinanceAdapter(VenueAdapter):
             self._restart(symbol, diff, link)
             return
         delta = BookDelta(symbol, self.venue, local + 1, diff.last, diff.ts_ns, diff.bids, diff.asks)
-        book.apply_delta(delta)
-        if book.is_crossed:
+        if book.apply_delta(delta):  # crossed
             link.resync(symbol, f"crossed book at u={diff.last}", "crossed")
             self._restart(symbol, None, link)
             return

@@ -72,13 +72,11 @@ class CoinbaseAdapter(VenueAdapter):
     def on_message(self, raw: str | bytes, recv_ns: int, link: Link) -> None:
         msg = decode(raw)
         if msg.get("type") == "error":
-            link.health.connection_message()
             raise ValueError(f"venue error: {msg.get('message', msg)}")
         seq = msg.get("sequence_num")
         if seq is not None:
             if self.last_seq is not None:
                 if seq <= self.last_seq:
-                    link.health.connection_message()
                     return  # documented: older numbers are out-of-order duplicates
                 if seq > self.last_seq + 1:
                     self._resync_all(f"sequence gap: expected {self.last_seq + 1}, got {seq}", link)
@@ -92,10 +90,6 @@ class CoinbaseAdapter(VenueAdapter):
             for event in msg["events"]:
                 if event.get("type") == "update":  # the subscribe-time snapshot is history, not tape
                     self._trades(event["trades"], recv_ns, link)
-                else:
-                    link.health.connection_message()
-        else:  # heartbeats, subscriptions
-            link.health.connection_message()
 
     def _l2(self, event: dict[str, Any], ts_ns: int, recv_ns: int, link: Link) -> None:
         symbol = self.by_venue_symbol[event["product_id"]]

@@ -122,14 +122,8 @@ class KrakenAdapter(VenueAdapter):
             if msg.get("type") == "update":
                 for t in msg["data"]:
                     self._trade(t, recv_ns, link)
-            else:
-                link.health.connection_message()
-        elif "method" in msg:
-            link.health.connection_message()
-            if msg.get("success") is False:
-                raise ValueError(f"{msg['method']} failed: {msg.get('error', '')}")
-        else:  # heartbeat, status
-            link.health.connection_message()
+        elif "method" in msg and msg.get("success") is False:
+            raise ValueError(f"{msg['method']} failed: {msg.get('error', '')}")
 
     def _levels(self, sb: SymbolBook, levels: list[dict[str, Any]]) -> list[Level]:
         pp, ps = sb.parse_price, sb.parse_size

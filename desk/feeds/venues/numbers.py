@@ -48,7 +48,11 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, DecimalException, DivisionByZero, Inexact, InvalidOperation
 from fractions import Fraction
+from typing import Any
 
+import msgspec
+
+from desk import native
 from desk.domain.events import Level
 from desk.domain.instruments import OffGridError, to_decimal
 
@@ -89,6 +93,11 @@ class GridParser:
         self._fscale = float(_POW10[k]) if k is not None and k <= _FLOAT_MAX_DECIMALS else 0.0
         self._by_decimals: dict[int, tuple[int, int]] = {}
         self.cache: dict[str, int] = {}
+
+    @property
+    def decimals(self) -> int | None:
+        """``k`` when the grid step is ``10**-k`` (the compiled level parser handles only those grids)."""
+        return self._decimals
 
     def _scale(self, decimals: int) -> tuple[int, int]:
         # ticks = digits / (step * 10**decimals) = digits * q / p with p/q the reduced fraction.
@@ -203,6 +212,46 @@ def parse_levels(pairs: Iterable[Sequence[str]], prices: GridParser, sizes: Grid
                 lots = sizes.convert(q)
         out.append((ticks, lots))
     return tuple(out)
+
+
+_decode_pairs = msgspec.json.Decoder(list[tuple[str, str]]).decode
+
+
+class RawLevelParser:
+    """Both sides of a depth message, as JSON texts of ``[[price, size], ...]`` (``msgspec.Raw`` fields of a typed
+    frame) -> integer levels.
+
+    The compiled parser (``desk.native.parse_depth``) reads the texts straight into integers, with no ``str`` per
+    number. Whatever it declines (odd texts, off-grid values, grids that are not ``10**-k``) goes to ``slow``,
+    which decodes the pairs and runs ``parse_levels``: the same answers, or the precise error. Hot loops call
+    ``fast(raw_bids, raw_asks, price_decimals, size_decimals)`` and, on ``None``, ``slow(raw_bids, raw_asks)``;
+    without the compiled module ``fast`` is the Python path itself. Both raise ``msgspec.MsgspecError`` when a
+    text is not a list of string pairs."""
+
+    __slots__ = ("fast", "price_decimals", "prices", "size_decimals", "sizes")
+
+    def __init__(self, prices: GridParser, sizes: GridParser) -> None:
+        self.prices = prices
+        self.sizes = sizes
+        self.price_decimals = prices.decimals or 0
+        self.size_decimals = sizes.decimals or 0
+        compiled = native.parse_depth
+        usable = compiled is not None and prices.decimals is not None and sizes.decimals is not None
+        self.fast: native.ParseDepth = compiled if usable and compiled is not None else self._python
+
+    def _python(self, raw_bids: Any, raw_asks: Any, _pd: int, _sd: int) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
+        return self.slow(raw_bids, raw_asks)
+
+    def slow(self, raw_bids: Any, raw_asks: Any) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
+        return self.side(raw_bids), self.side(raw_asks)
+
+    def side(self, raw: Any) -> tuple[Level, ...]:
+        """One side through the Python path."""
+        return parse_levels(_decode_pairs(raw), self.prices, self.sizes)
+
+    def __call__(self, raw_bids: Any, raw_asks: Any) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
+        parsed = self.fast(raw_bids, raw_asks, self.price_decimals, self.size_decimals)
+        return self.slow(raw_bids, raw_asks) if parsed is None else parsed
 
 
 def parse_rfc3339_ns(text: str) -> int:
