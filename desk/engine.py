@@ -86,12 +86,14 @@ class Engine:
             listener()
 
     def on_event(self, event: Event) -> None:
-        self.seq += 1
+        seq = self.seq + 1
+        self.seq = seq
         self.events += 1
         symbol = event.symbol
         if symbol not in self.books:
             return
-        self.symbol_seq[symbol] = self.seq
+        self.symbol_seq[symbol] = seq
+        # Most frequent kinds first: deltas and trades live, bars in backtests; snapshots only at (re)sync.
         if type(event) is BookDelta:
             self.level_updates += len(event.bids) + len(event.asks)
             book = self.books[symbol]
@@ -105,14 +107,14 @@ class Engine:
             self.tapes[symbol].append(event)
             self.bars[symbol].on_trade(event)
             self.now_ns = event.ts_ns
-        elif type(event) is BookSnapshot:
-            self.books[symbol].apply_snapshot(event)
-            self.now_ns = event.ts_ns
         elif type(event) is Bar:
             # A bar is known when it closes: the clock moves to its end, so strategies deciding on it (and any
             # order they send) are stamped at the close, and the next bar's open comes strictly later.
             self.bar_marks[symbol] = event.close
             self.now_ns = event.start_ns + event.timeframe_s * NS
+        elif type(event) is BookSnapshot:
+            self.books[symbol].apply_snapshot(event)
+            self.now_ns = event.ts_ns
         elif type(event) is FeedStatus:
             self.feed_status[symbol] = event
             if event.state in (FeedState.DOWN, FeedState.RESYNCING, FeedState.STALE):

@@ -10,6 +10,7 @@ differ. Every user action (TUI or CLI) goes through a method here so it is audit
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 from decimal import Decimal
 from functools import partial
@@ -61,7 +62,7 @@ class TradingDesk:
         )
         self.journal = Journal(journal_path) if journal_path is not None else None
         self.fill_acks: list[FillAck] = []  # called once a fill is durable (journaled), or at once without journal
-        self.order_log: list[tuple[Order, OrderEvent]] = []  # recent order events for the UI (bounded)
+        self.order_log: deque[tuple[Order, OrderEvent]] = deque(maxlen=500)  # recent order events for the UI
         self.fills_seen = 0
         self._equity_every_ns = int(equity_sample_s * NS)
         self._next_equity_ns = 0
@@ -195,7 +196,7 @@ class TradingDesk:
         if self.journal is not None:
             inst = self.instruments[fill.symbol]
             self.journal.record_fill(fill, inst, on_commit=partial(self._ack, order, fill) if self.fill_acks else None)
-        else:
+        elif self.fill_acks:
             self._ack(order, fill)
 
     def _ack(self, order: Order, fill: Fill) -> None:
@@ -204,7 +205,6 @@ class TradingDesk:
 
     def _on_order(self, order: Order, event: OrderEvent) -> None:
         self.order_log.append((order, event))
-        del self.order_log[:-500]
         if self.journal is not None:
             self.journal.record_order(order, event, self.instruments[order.symbol])
 

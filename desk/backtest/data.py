@@ -22,6 +22,7 @@ import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import chain, repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -103,22 +104,27 @@ class OHLCV:
         return cached
 
     def bars(self, start: int = 0, stop: int | None = None, chunk: int = 65_536) -> Iterator[Bar]:
-        """``Bar`` events, converted in chunks (``tolist`` per chunk is far cheaper than numpy scalars per bar)."""
+        """``Bar`` events, converted in chunks: ``tolist`` per chunk is far cheaper than numpy scalars per bar, and
+        ``map`` builds the events in C, without a Python-level loop iteration per bar."""
         stop = len(self) if stop is None else min(stop, len(self))
+        return chain.from_iterable(self._bar_chunks(start, stop, chunk))
+
+    def _bar_chunks(self, start: int, stop: int, chunk: int) -> Iterator[Iterator[Bar]]:
         symbol, tf = self.symbol, self.timeframe_s
         for lo in range(start, stop, chunk):
             hi = min(stop, lo + chunk)
-            cols = zip(
+            yield map(
+                Bar,
+                repeat(symbol, hi - lo),
+                repeat(tf),
                 self.ts_ns[lo:hi].tolist(),
                 self.open[lo:hi].tolist(),
                 self.high[lo:hi].tolist(),
                 self.low[lo:hi].tolist(),
                 self.close[lo:hi].tolist(),
                 self.volume[lo:hi].tolist(),
-                strict=True,
+                repeat(0),
             )
-            for ts, o, h, lo_, c, v in cols:
-                yield Bar(symbol, tf, ts, o, h, lo_, c, v, 0)
 
     def slice(self, start: int, stop: int) -> OHLCV:
         return OHLCV(

@@ -35,6 +35,7 @@ from desk.strategies.registry import load
 
 MODES = ("event", "vectorised", "auto")
 Progress = Callable[[int, int], None]
+_BUY = Side.BUY  # bound once: enum member access costs ~0.13 us on Python 3.11 (see desk.execution.orders)
 
 
 def _decimal(value: float | Decimal | str, what: str) -> Decimal:
@@ -63,7 +64,7 @@ class _FillTape:
         self.at_ns: list[int] = []
 
     def on_fill(self, order: Order, fill: Fill) -> None:
-        side = 1 if fill.side is Side.BUY else -1
+        side = 1 if fill.side is _BUY else -1
         self.fills.append(FillRecord(fill.ts_ns, side, fill.quantity, fill.price, float(fill.fee), fill.liquidity))
         self.at_ns.append(self.clock())
 
@@ -160,15 +161,20 @@ def _run_events(
     instance = desk.runner.add(path, symbol, params, bar_seconds=data.timeframe_s)
     desk.runner.start(instance.key)
     on_events = desk.engine.on_events
+    failed = StrategyState.ERROR  # a local: enum member access costs ~0.13 us on Python 3.11, this is per bar
     n = len(data)
-    step = max(1, n // 200)
-    for done, bar in enumerate(data.bars(), 1):
-        on_events((bar,))
-        if progress is not None and done % step == 0:
-            progress(done, n)
-        if instance.state is StrategyState.ERROR:
+    # Progress is reported after every full chunk of n // 200 bars; the per-bar loop checks only for a failure.
+    step = max(1, n // 200) if progress is not None else max(1, n)
+    for lo in range(0, n, step):
+        for bar in data.bars(lo, lo + step):
+            on_events((bar,))
+            if instance.state is failed:
+                break
+        if instance.state is failed:
             break
-    if instance.state is StrategyState.ERROR:
+        if progress is not None and lo + step <= n:
+            progress(lo + step, n)
+    if instance.state is failed:
         when = int(np.searchsorted(data.ts_ns + data.timeframe_s * NS, desk.clock()))
         error = instance.error
         kind = UserError if error.startswith(("ValueError", "UserError")) else RuntimeFailure

@@ -36,6 +36,14 @@ from desk.execution.orders import Fill, Order, OrderType, TimeInForce
 
 NS = 1_000_000_000
 
+# Bound once: enum member access costs ~0.13 us on Python 3.11 (see desk.execution.orders), and every order and
+# fill reads several.
+_LIMIT = OrderType.LIMIT
+_MARKET = OrderType.MARKET
+_IOC = TimeInForce.IOC
+_BUY = Side.BUY
+_SELL = Side.SELL
+
 
 def slippage_factors(slippage_bps: Decimal) -> tuple[int, int, int]:
     """``(buy_num, sell_num, den)``: the bar-fill price is ``ceil(open * buy_num / den)`` for a buy and
@@ -63,7 +71,7 @@ class FillEngine:
         """Why this order cannot be accepted, or None. ``last_price`` (bar mode) stands in for both touches."""
         if order.quantity <= 0:
             return f"quantity {instrument.size_str(order.quantity)} must be at least one lot ({instrument.lot_size})"
-        if order.type is OrderType.LIMIT:
+        if order.type is _LIMIT:
             if order.price is None or order.price <= 0:
                 return "limit order needs a positive price"
             reference = order.price
@@ -74,11 +82,13 @@ class FillEngine:
             if touch is None:
                 return f"no {'asks' if order.is_buy else 'bids'} in the {order.symbol} book to trade against"
             reference = touch
-        notional = instrument.notional(reference, order.quantity)
-        if notional < instrument.min_notional:
-            return f"notional {notional:f} below the minimum {instrument.min_notional} for {order.symbol}"
+        minimum = instrument.min_notional
+        if minimum or reference < 0:  # the exact Decimal notional only when it can fall below the minimum
+            notional = instrument.notional(reference, order.quantity)
+            if notional < minimum:
+                return f"notional {notional:f} below the minimum {minimum} for {order.symbol}"
         if order.post_only:
-            if order.type is not OrderType.LIMIT:
+            if order.type is not _LIMIT:
                 return "post-only needs a limit order"
             opposite = last_price if last_price is not None else book.best_ask if order.is_buy else book.best_bid
             if opposite is not None and (order.price >= opposite if order.is_buy else order.price <= opposite):  # type: ignore[operator]
@@ -89,7 +99,7 @@ class FillEngine:
     def take(self, order: Order, instrument: Instrument, book: OrderBook, ts_ns: int) -> list[Fill]:
         """Walk the book for ``order.remaining`` (up to the limit price); one fill per level consumed."""
         fills: list[Fill] = []
-        limit = order.price if order.type is OrderType.LIMIT else None
+        limit = order.price if order.type is _LIMIT else None
         levels = book.top(1 << 30)[1] if order.is_buy else book.top(1 << 30)[0]
         remaining = order.remaining
         for price, size in levels:
@@ -103,7 +113,7 @@ class FillEngine:
         return fills
 
     def crosses(self, order: Order, book: OrderBook) -> bool:
-        if order.type is OrderType.MARKET:
+        if order.type is _MARKET:
             return True
         opposite = book.best_ask if order.is_buy else book.best_bid
         assert order.price is not None
@@ -126,11 +136,11 @@ class FillEngine:
         assert order.price is not None
         price = order.price
         if order.is_buy:
-            if trade.aggressor is not Side.SELL or trade.price > price:
+            if trade.aggressor is not _SELL or trade.price > price:
                 return None
             through = trade.price < price
         else:
-            if trade.aggressor is not Side.BUY or trade.price < price:
+            if trade.aggressor is not _BUY or trade.price < price:
                 return None
             through = trade.price > price
         if through:
@@ -148,7 +158,7 @@ class FillEngine:
     @staticmethod
     def marketable_on_bars(order: Order, last_price: int) -> bool:
         """Would this order take liquidity at the close it was decided on? Then it trades at the next open."""
-        if order.type is OrderType.MARKET:
+        if order.type is _MARKET:
             return True
         assert order.price is not None
         return order.price >= last_price if order.is_buy else order.price <= last_price
@@ -156,14 +166,14 @@ class FillEngine:
     def open_price(self, side: Side, open_ticks: int) -> int:
         """The next open moved against us by the slippage, rounded to the tick away from us."""
         buy_num, sell_num, den = self._slip
-        if side is Side.BUY:
+        if side is _BUY:
             return -((-open_ticks * buy_num) // den)
         return (open_ticks * sell_num) // den
 
     def fill_at_open(self, order: Order, instrument: Instrument, bar: Bar) -> Fill | None:
         """A marketable order at ``bar``'s open (taker); None when a limit's price is not reached there."""
         price = self.open_price(order.side, bar.open)
-        if order.type is OrderType.LIMIT:
+        if order.type is _LIMIT:
             assert order.price is not None
             if price > order.price if order.is_buy else price < order.price:
                 return None
@@ -195,4 +205,4 @@ class FillEngine:
 
 def expires_unfilled(order: Order) -> bool:
     """Market and IOC orders never rest: whatever the walk did not fill expires."""
-    return order.type is OrderType.MARKET or order.tif is TimeInForce.IOC
+    return order.type is _MARKET or order.tif is _IOC

@@ -39,8 +39,14 @@ class OrderStatus(StrEnum):
 
     @property
     def is_open(self) -> bool:
-        return self in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
+        return self is _ACCEPTED or self is _PARTIALLY_FILLED
 
+
+# Members bound once at module level for the per-order paths: on Python 3.11 ``EnumClass.MEMBER`` goes through
+# the enum metaclass's ``__getattr__`` hook and costs ~0.13 us per access (a plain global costs ~0.01).
+_ACCEPTED = OrderStatus.ACCEPTED
+_PARTIALLY_FILLED = OrderStatus.PARTIALLY_FILLED
+_BUY = Side.BUY
 
 TERMINAL = frozenset({OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED})
 
@@ -93,7 +99,7 @@ class Order:
 
     @property
     def is_buy(self) -> bool:
-        return self.side is Side.BUY
+        return self.side is _BUY
 
     def transition(self, status: OrderStatus, ts_ns: int, reason: str = "") -> None:
         if status not in TRANSITIONS[self.status]:

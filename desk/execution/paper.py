@@ -24,6 +24,14 @@ from desk.execution.orders import Fill, Order, OrderEvent, OrderStatus, OrderTyp
 OrderListener = Callable[[Order, OrderEvent], None]
 FillListener = Callable[[Order, Fill], None]
 
+# Bound once: enum member access costs ~0.13 us on Python 3.11 (see desk.execution.orders), and these are read
+# for every order and fill.
+_ACCEPTED = OrderStatus.ACCEPTED
+_PARTIALLY_FILLED = OrderStatus.PARTIALLY_FILLED
+_FILLED = OrderStatus.FILLED
+_EXPIRED = OrderStatus.EXPIRED
+_BUY = Side.BUY
+
 
 class PaperBroker:
     def __init__(
@@ -66,7 +74,7 @@ class PaperBroker:
         reason = self.fill_engine.rejection(order, book.instrument, book, last)
         if reason:
             return self.reject(order, reason)
-        self._set(order, OrderStatus.ACCEPTED, now)
+        self._set(order, _ACCEPTED, now)
         if last is not None:  # bar mode: nothing trades before the next bar
             if self.fill_engine.marketable_on_bars(order, last):
                 self._at_next_open.add(order.client_id)
@@ -78,7 +86,7 @@ class PaperBroker:
         if order.status.is_open:
             if expires_unfilled(order):
                 reason = "no more liquidity" if order.type is OrderType.MARKET else "IOC remainder"
-                self._set(order, OrderStatus.EXPIRED, now, reason)
+                self._set(order, _EXPIRED, now, reason)
             else:
                 self.fill_engine.join_queue(order, book)
                 self.open_by_symbol[order.symbol][order.client_id] = order
@@ -145,8 +153,12 @@ class PaperBroker:
     # --- market data ----------------------------------------------------------------------------
     def on_event(self, event: Event) -> None:
         if type(event) is Bar:
-            if not self.books[event.symbol].live:
-                self._on_bar(event)
+            symbol = event.symbol
+            if not self.books[symbol].live:  # the bar-fill model; inlined up to the fills: this runs per bar
+                open_orders = self.open_by_symbol.get(symbol)
+                if open_orders:
+                    self._fill_on_bar(event, open_orders)
+                self.bar_close[symbol] = event.close
             return
         open_orders = self.open_by_symbol.get(event.symbol)
         if not open_orders:
@@ -154,7 +166,7 @@ class PaperBroker:
         if type(event) is BookDelta:
             for order in open_orders.values():
                 target = order.price
-                for price, size in event.bids if order.side is Side.BUY else event.asks:
+                for price, size in event.bids if order.side is _BUY else event.asks:
                     if price == target and size < order.queue_ahead:
                         order.queue_ahead = size  # FillEngine.on_level, inlined: this runs per delta
         elif type(event) is Trade:
@@ -168,40 +180,37 @@ class PaperBroker:
                         open_orders.pop(order.client_id, None)
                     self._apply_fill(order, fill)
 
-    def _on_bar(self, bar: Bar) -> None:
+    def _fill_on_bar(self, bar: Bar, open_orders: dict[str, Order]) -> None:
         """Bar model: marketable orders trade at this bar's open, then resting limits against its range."""
-        symbol = bar.symbol
-        open_orders = self.open_by_symbol.get(symbol)
-        if open_orders:
-            fills = self.fill_engine
-            instrument = self.books[symbol].instrument
-            pending = self._at_next_open
-            for order in list(open_orders.values()):
-                if not order.status.is_open:  # cancelled by a listener reacting to an earlier fill
-                    continue
-                if order.client_id in pending:
-                    pending.discard(order.client_id)
-                    fill = fills.fill_at_open(order, instrument, bar)
-                    if fill is not None:
-                        open_orders.pop(order.client_id, None)
-                        self._apply_fill(order, fill)
-                        continue
-                    if expires_unfilled(order):
-                        open_orders.pop(order.client_id, None)
-                        self._set(order, OrderStatus.EXPIRED, bar.start_ns, "IOC remainder")
-                        continue
-                fill = fills.fill_in_range(order, instrument, bar)
+        fills = self.fill_engine
+        instrument = self.books[bar.symbol].instrument
+        pending = self._at_next_open
+        for order in list(open_orders.values()):
+            status = order.status
+            if status is not _ACCEPTED and status is not _PARTIALLY_FILLED:  # cancelled by a listener's reaction
+                continue
+            if order.client_id in pending:
+                pending.discard(order.client_id)
+                fill = fills.fill_at_open(order, instrument, bar)
                 if fill is not None:
                     open_orders.pop(order.client_id, None)
                     self._apply_fill(order, fill)
-        self.bar_close[symbol] = bar.close
+                    continue
+                if expires_unfilled(order):
+                    open_orders.pop(order.client_id, None)
+                    self._set(order, _EXPIRED, bar.start_ns, "IOC remainder")
+                    continue
+            fill = fills.fill_in_range(order, instrument, bar)
+            if fill is not None:
+                open_orders.pop(order.client_id, None)
+                self._apply_fill(order, fill)
 
     # --- internals ------------------------------------------------------------------------------
     def _apply_fill(self, order: Order, fill: Fill) -> None:
         order.filled += fill.quantity
         order.filled_notional += fill.price * fill.quantity
         order.fees += fill.fee
-        status = OrderStatus.FILLED if order.remaining == 0 else OrderStatus.PARTIALLY_FILLED
+        status = _FILLED if order.filled == order.quantity else _PARTIALLY_FILLED
         # Status first: fill listeners (strategies) may cancel or replace this very order in response.
         self._set(order, status, fill.ts_ns)
         for listener in self.fill_listeners:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
+from desk.domain.events import Side
 from desk.strategies.params import Param, ParamValue
 
 if TYPE_CHECKING:
@@ -20,9 +21,14 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     from desk.book.l2 import OrderBook
-    from desk.domain.events import Bar, Side, Trade
+    from desk.domain.events import Bar, Trade
     from desk.domain.instruments import Instrument
     from desk.execution.orders import Fill, Order
+
+
+# Bound once: enum member access costs ~0.13 us on Python 3.11 (see desk.execution.orders).
+_BUY = Side.BUY
+_SELL = Side.SELL
 
 
 class StrategyState(StrEnum):
@@ -108,12 +114,10 @@ class Strategy(ABC):  # noqa: B024 (every callback is optional)
 
     def move_to(self, target_lots: int, tag: str = "") -> Order | None:
         """Market order for the difference between the current and the target position."""
-        from desk.domain.events import Side
-
         diff = target_lots - self.ctx.position()
         if diff == 0:
             return None
-        return self.ctx.market(Side.BUY if diff > 0 else Side.SELL, abs(diff), tag)
+        return self.ctx.market(_BUY if diff > 0 else _SELL, abs(diff), tag)
 
     @classmethod
     def vector_targets(cls, params: Mapping[str, ParamValue], bars: BarColumns) -> npt.NDArray[np.float64] | None:

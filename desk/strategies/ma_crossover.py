@@ -20,6 +20,8 @@ from desk.strategies.params import Param, ParamValue
 if TYPE_CHECKING:
     import numpy.typing as npt
 
+_UNCHECKED = object()  # matches no parameter value: the first bar validates the periods
+
 
 class MACrossover(Strategy):
     name = "ma_crossover"
@@ -33,49 +35,53 @@ class MACrossover(Strategy):
 
     def __init__(self, ctx: StrategyContext) -> None:
         super().__init__(ctx)
-        self.closes: deque[int] = deque(maxlen=int(self.p["slow"]))  # ticks
-        self.periods = (int(self.p["fast"]), int(self.p["slow"]))
-        self._raw = (self.p["fast"], self.p["slow"])  # as stored: checked per bar without converting
+        self.fast = int(self.p["fast"])
+        self.slow = int(self.p["slow"])
+        self.closes: deque[int] = deque(maxlen=self.slow)  # ticks
+        # The parameter values the periods were last validated from. ``on_bar`` compares them by identity with
+        # the live params (edited in place at runtime), which is cheaper than converting them on every bar.
+        self._checked: tuple[object, object] = (_UNCHECKED, _UNCHECKED)
         self.fast_sum = 0
         self.slow_sum = 0
         self.last_sign = 0
-
-    checked = False
 
     def _set_periods(self) -> None:
         fast, slow = int(self.p["fast"]), int(self.p["slow"])
         if fast >= slow:
             raise ValueError(f"fast ({fast}) must be below slow ({slow})")
-        self._raw = (self.p["fast"], self.p["slow"])
-        if (fast, slow) != self.periods or self.closes.maxlen != slow:
+        self._checked = (self.p["fast"], self.p["slow"])
+        if fast != self.fast or slow != self.slow or self.closes.maxlen != slow:
             self.closes = deque(self.closes, maxlen=slow)
-            self.periods = (fast, slow)
+            self.fast, self.slow = fast, slow
             self._resum()
-        self.checked = True
 
     def _resum(self) -> None:
         values = list(self.closes)
-        self.fast_sum = sum(values[-self.periods[0] :])
+        self.fast_sum = sum(values[-self.fast :])
         self.slow_sum = sum(values)
 
     def on_bar(self, bar: Bar) -> None:
         p = self.p
-        if p["fast"] is not self._raw[0] or p["slow"] is not self._raw[1] or not self.checked:
+        checked = self._checked
+        if p["fast"] is not checked[0] or p["slow"] is not checked[1]:
             self._set_periods()  # first bar, or parameters edited at runtime
-        fast, slow = self.periods
+        fast = self.fast
+        slow = self.slow
         closes = self.closes
         n = len(closes)
-        if n == slow:
-            self.slow_sum -= closes[0]
-        if n >= fast:
-            self.fast_sum -= closes[n - fast]
         ticks = bar.close
+        fast_sum = self.fast_sum + ticks
+        slow_sum = self.slow_sum + ticks
+        if n >= fast:  # the window is full: the oldest value leaves it (fast < slow, so also for the slow one)
+            fast_sum -= closes[n - fast]
+            if n == slow:
+                slow_sum -= closes[0]
         closes.append(ticks)
-        self.slow_sum += ticks
-        self.fast_sum += ticks
+        self.fast_sum = fast_sum
+        self.slow_sum = slow_sum
         if n + 1 < slow:
             return
-        diff = self.fast_sum * slow - self.slow_sum * fast
+        diff = fast_sum * slow - slow_sum * fast
         sign = (diff > 0) - (diff < 0)
         if sign == 0 or sign == self.last_sign:
             return
@@ -84,11 +90,11 @@ class MACrossover(Strategy):
         if first and self.ctx.position() == 0:
             return  # act on crosses, not on the state found at start-up
         price = self.close_price(bar)
-        lots = self.lots_for_notional(float(self.ctx.account_value()) * float(self.p["position_size"]), price)
+        lots = self.lots_for_notional(float(self.ctx.account_value()) * float(p["position_size"]), price)
         if sign > 0:
             self.move_to(lots, "fast above slow")
         else:
-            self.move_to(-lots if self.p["allow_short"] else 0, "fast below slow")
+            self.move_to(-lots if p["allow_short"] else 0, "fast below slow")
 
     @classmethod
     def vector_targets(cls, params: Mapping[str, ParamValue], bars: BarColumns) -> npt.NDArray[np.float64] | None:
