@@ -4,6 +4,13 @@ Why the Line API: a ladder or tape redrawn at 15 Hz through Rich tables or ``Dat
 turning each line into a ``Strip`` once and reusing it while the line is unchanged costs about 3 ms
 (references/textual-live-data.md). Subclasses decide *when* their lines change (by comparing sequence numbers)
 and hand finished lines to ``set_lines``; this class only paints.
+
+Why ``render_lines`` is overridden: Textual's generic path (``StylesCache``) re-wraps every repainted line in a
+new ``Strip`` after checking borders, padding, hatch, tint and opacity, and the compositor re-renders every
+widget under a frame's dirty area. The desk's panels use none of those styles, so their finished strips already
+are the final pixels: handing them over as they are halves the cost of a repainted line and makes an unchanged
+panel's lines free (benchmarks/bench_ui.py). A panel that does get a border, padding, outline, tint, hatch or
+opacity (a stylesheet or theme change) goes through Textual's path again, so it still renders exactly.
 """
 
 from __future__ import annotations
@@ -30,8 +37,12 @@ class LineWidget(Widget):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._lines: list[Line] = []
-        # Sized to the widget on resize: enough for this frame's and the last frame's lines. A bigger cache keeps
-        # thousands of dead strips (each with seven small caches of its own) alive for the collector to walk.
+        # The strip of each shown line (None until painted): a frame that repaints other panels reads these
+        # without hashing a single line.
+        self._painted: list[Strip | None] = []
+        # Strips by line, sized to the widget on resize: enough for this frame's and the last frame's lines (a
+        # tape's rows move down a row, a ladder's levels come back). A bigger cache keeps thousands of dead strips
+        # (each with seven small caches of its own) alive for the collector to walk.
         self._strips: LRUCache[Line, Strip] = LRUCache(128)
         self._role_styles: dict[str, Style] = {}
         self._strip_width = -1
@@ -48,11 +59,15 @@ class LineWidget(Widget):
             return False
         self._lines = lines
         if len(lines) != len(old):
+            self._painted = [None] * len(lines)
             self.refresh()
             return True
         # Repaint only the rows that changed: a chart or tape often changes a few rows a tick, and each repainted
         # row costs the compositor tens of microseconds. When most rows changed, one full refresh is cheaper.
+        painted = self._painted
         changed = [y for y, (new, was) in enumerate(zip(lines, old, strict=True)) if new != was]
+        for y in changed:
+            painted[y] = None
         if len(changed) * 2 > len(lines):
             self.refresh()
         else:
@@ -76,6 +91,7 @@ class LineWidget(Widget):
         super().notify_style_update()
         self._role_styles.clear()
         self._strips.clear()
+        self._painted = [None] * len(self._lines)
 
     def _role_style(self, role: str) -> Style:
         style = self._role_styles.get(role)
@@ -90,36 +106,104 @@ class LineWidget(Widget):
             style = self._role_styles[""] = self.rich_style
         return style
 
-    def render_line(self, y: int) -> Strip:
+    def _paints_plain(self) -> bool:
+        """Whether Textual's styling pass would leave this widget's strips as they are (see the module doc)."""
+        styles = self.styles
+        if styles.gutter or styles.tint.a or styles.text_opacity != 1.0 or self.opacity != 1.0:
+            return False
+        if any(edge for edge, _ in styles.outline):
+            return False
+        return not (styles.has_rule("hatch") and styles.hatch != "none")
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        if not self._paints_plain():
+            return super().render_lines(crop)
         width = self.size.width
+        strip_at = self._strip_at
+        strips = [strip_at(y, width) for y in crop.line_range]
+        filters = self.get_line_filters()
+        if filters:
+            background = self.background_colors[1]
+            for line_filter in filters:
+                strips = [strip.apply_filter(line_filter, background) for strip in strips]
+        x1, x2 = crop.column_span
+        if x1 or x2 != width:
+            strips = [strip.crop(x1, x2) for strip in strips]
+        return strips
+
+    def render_line(self, y: int) -> Strip:
+        return self._strip_at(y, self.size.width)
+
+    def _strip_at(self, y: int, width: int) -> Strip:
         if width != self._strip_width:
             self._strips = LRUCache(max(16, 2 * self.size.height + 8))
             self._strip_width = width
+            self._painted = [None] * len(self._lines)
         if y >= len(self._lines):
             return Strip.blank(width, self._base_style())
-        line = self._lines[y]
-        strip = self._strips.get(line)
+        strip = self._painted[y]
         if strip is None:
-            strip = self._strips[line] = self._build(line, width)
+            line = self._lines[y]
+            strip = self._strips.get(line)
+            if strip is None:
+                strip = self._strips[line] = self._build(line, width)
+            self._painted[y] = strip
         return strip
 
     def _build(self, line: Line, width: int) -> Strip:
         """One ``Strip`` of exactly ``width`` cells (desk text is all single-width: digits, blocks, braille)."""
-        # Adjacent cells of one role become one segment: fewer segments to filter, compose and encode.
-        segments: list[Segment] = []
-        last_role = None
-        used = 0
-        for text, role in line:
-            if not text:
-                continue
-            used += len(text)
-            if role == last_role:
-                segments[-1] = Segment(segments[-1].text + text, segments[-1].style)
-            else:
-                segments.append(Segment(text, self._role_style(role)))
-                last_role = role
-        if used < width:
-            segments.append(Segment(" " * (width - used), self._base_style()))
-        elif used > width:
+        role_style = self._role_style
+        segments, used = join_cells([(text, role_style(role)) for text, role in line], width, self._base_style())
+        if used > width:
             return Strip(segments, used).crop(0, width)
         return Strip(segments, width)
+
+
+def join_cells(cells: Sequence[tuple[str, Style]], width: int, pad: Style) -> tuple[list[Segment], int]:
+    """Segments for ``cells`` (text, style), padded with spaces in ``pad`` to ``width``; and the cells' length.
+
+    Every style change costs a full escape sequence (about 40 bytes in true colour) on the wire and a segment to
+    divide, compose and encode. So cells whose styles are equal (``muted`` and ``label`` are, in the desk's themes)
+    join one segment, and a run of spaces joins its neighbour when it looks the same in either style (same
+    background, nothing drawn on a blank cell): the pixels are unchanged, only the escape sequences go.
+    """
+    segments: list[Segment] = []
+    run = ""
+    run_style: Style | None = None
+    run_blank = False  # whether the run is only spaces
+    used = 0
+    for text, style in cells:
+        if not text:
+            continue
+        used += len(text)
+        blank = not text.strip(" ")
+        if run_style is None:
+            run, run_style, run_blank = text, style, blank
+        elif style == run_style:
+            run += text
+            run_blank = run_blank and blank
+        elif (blank or run_blank) and _blank_look(style) == _blank_look(run_style) is not None:
+            if not blank:  # the run's spaces take the new style
+                run_style, run_blank = style, False
+            run += text
+        else:
+            segments.append(Segment(run, run_style))
+            run, run_style, run_blank = text, style, blank
+    if used < width:
+        if run_style is not None and (pad == run_style or _blank_look(pad) == _blank_look(run_style) is not None):
+            run += " " * (width - used)
+        else:
+            if run_style is not None:
+                segments.append(Segment(run, run_style))
+            run, run_style = " " * (width - used), pad
+    if run_style is not None:
+        segments.append(Segment(run, run_style))
+    return segments, used
+
+
+def _blank_look(style: Style) -> object:
+    """How a blank cell in ``style`` looks: its background; None when the style also draws on blank cells
+    (underline, strike, overline, reverse video, a link), so its spaces must keep it."""
+    if style.underline or style.underline2 or style.strike or style.overline or style.reverse or style.link:
+        return None
+    return style.bgcolor

@@ -1,0 +1,101 @@
+"""The desk's Line-API base: fewer segments (and escape sequences) per line and a shorter paint path, with the
+same pixels on screen."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+from hypothesis import given
+from hypothesis import strategies as st
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Region
+from textual.widget import Widget
+
+from desk.feeds.sim import SimulatedMarket
+from desk.ui.widgets.ladder import Ladder
+from desk.ui.widgets.lines import LineWidget, join_cells
+
+from .conftest import DeskPair
+from .test_app import SIZE, make_app
+
+SURFACE = "#161b22"
+PANEL = "#1f2630"
+STYLES = [
+    Style(color="#a5a8ac", bgcolor=SURFACE),  # muted
+    Style(color="#a5a8ac", bgcolor=SURFACE),  # label: equal to muted, a different object
+    Style(color="#d7dce2", bgcolor=SURFACE),  # value
+    Style(color="#ed8d88", bgcolor=SURFACE, bold=True),  # bad
+    Style(color="#d7dce2", bgcolor=PANEL, bold=True),  # title, another background
+    Style(color="#d7dce2", bgcolor=SURFACE, underline=True),  # draws on blank cells
+    Style(color="#d7dce2", bgcolor=SURFACE, reverse=True),  # so does reverse video
+    Style(color="#d7dce2"),  # no background
+]
+PAD = Style(bgcolor=SURFACE)
+TEXTS = ["", " ", "   ", "60035.70", " 0.45", "█▊ ", " buy ", "x"]
+
+
+def looks(segments: list[Segment]) -> list[tuple[str, object]]:
+    """Each cell as the terminal shows it: a glyph in its full style, a blank cell by what it draws."""
+    cells: list[tuple[str, object]] = []
+    for text, style, _ in segments:
+        assert style is not None
+        decorated = style.underline or style.strike or style.overline or style.reverse or style.link
+        for char in text:
+            cells.append((char, style if char != " " or decorated else ("blank", style.bgcolor)))
+    return cells
+
+
+def naive(cells: list[tuple[str, Style]], width: int) -> list[Segment]:
+    segments = [Segment(text, style) for text, style in cells if text]
+    used = sum(len(text) for text, _ in cells)
+    return [*segments, Segment(" " * (width - used), PAD)] if used < width else segments
+
+
+cell_lists = st.lists(st.tuples(st.sampled_from(TEXTS), st.sampled_from(STYLES)), max_size=12)
+
+
+@given(cell_lists, st.integers(min_value=0, max_value=80))
+def test_join_cells_keeps_every_cell_as_it_looks(cells: list[tuple[str, Style]], width: int) -> None:
+    segments, used = join_cells(cells, width, PAD)
+    assert used == sum(len(text) for text, _ in cells)
+    assert looks(segments) == looks(naive(cells, width))
+    assert all(a.style != b.style for a, b in pairwise(segments))
+    assert len(segments) <= len(naive(cells, width))
+
+
+def test_blank_cells_join_a_neighbour_with_the_same_background() -> None:
+    price, mine, size, bar = STYLES[3], STYLES[0], STYLES[2], STYLES[4]
+    segments, used = join_cells([("60035.70", price), ("     ", mine), (" 0.45", size), ("", bar)], 20, PAD)
+    assert used == 18
+    # The blank "mine" cell and the padding cost no escape sequence of their own.
+    assert [(s.text, s.style) for s in segments] == [("60035.70     ", price), (" 0.45  ", size)]
+
+
+def test_blank_cells_keep_a_style_that_draws_on_them() -> None:
+    underline, value = STYLES[5], STYLES[2]
+    segments, _ = join_cells([("ab", value), ("  ", underline), ("cd", value)], 6, PAD)
+    assert [s.text for s in segments] == ["ab", "  ", "cd"]
+
+
+async def test_panels_paint_what_textuals_styling_pass_would(warm_desk: DeskPair, market: SimulatedMarket) -> None:
+    """``LineWidget.render_lines`` skips Textual's per-line styling pass; the strips must be the ones it makes."""
+    app, _ = make_app(warm_desk, market)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.update_view()
+        panels = list(app.query(LineWidget))
+        assert {type(p).__name__ for p in panels} >= {"Ladder", "Tape", "PriceChart", "StatusBar", "RiskPanel"}
+        for panel in panels:
+            if not panel.display:
+                continue
+            width, height = panel.size
+            for crop in (Region(0, 0, width, height), Region(3, 1, width - 5, height - 1)):
+                ours = panel.render_lines(crop)
+                textuals = Widget.render_lines(panel, crop)
+                assert [list(s) for s in ours] == [list(s) for s in textuals], (type(panel).__name__, crop)
+        # A panel given a border goes through Textual's pass again (which draws the border).
+        ladder = app.query_one(Ladder)
+        ladder.styles.border = ("round", "red")
+        await pilot.pause()
+        assert ladder.render_lines(Region(0, 0, ladder.region.width, 1))[0].text.startswith("╭")
