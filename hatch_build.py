@@ -54,6 +54,9 @@ class NativeBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         command.build_temp = str(scratch / "temp")
         command.build_lib = str(scratch / "lib")
         command.ensure_finalized()
+        if inplace:  # a failed build must leave pure Python behind, not a stale module from an earlier source
+            for stale in (root / "desk").glob("_native.*.so"):
+                stale.unlink()
         cwd = Path.cwd()
         os.chdir(root)  # build_ext resolves the source and the in-place target relative to the working directory
         try:

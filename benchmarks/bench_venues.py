@@ -199,13 +199,17 @@ def main() -> None:
         for f in frames:
             dec(f)
 
+    # receive stamps as a live feed has them: the frame's event time plus a few milliseconds
+    recv = [json.loads(f)["data"]["E"] * 1_000_000 + 4_000_000 + i % 1000 for i, f in enumerate(frames)]
+    recv_chunks = [recv[i : i + cycle] for i in range(0, len(frames), cycle)]
+
     def pipeline() -> None:
         adapter, link = _adapter()
         on_message = adapter.on_message
-        for seq, chunk in chunks:
+        for (seq, chunk), stamps in zip(chunks, recv_chunks, strict=True):
             _reset(adapter, seq)
-            for f in chunk:
-                on_message(f, 1, link)
+            for f, recv_ns in zip(chunk, stamps, strict=True):
+                on_message(f, recv_ns, link)
         assert link.n == n, "every frame must produce one BookDelta"
 
     times = _interleaved({"json": decode_json, "msgspec": decode_msgspec, "pipeline": pipeline}, ROUNDS)

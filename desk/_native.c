@@ -16,6 +16,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <structmember.h>
 
 #define MAX_DIGITS 18 /* 10**18 - 1 < 2**63 - 1: an int64 holds every 18-digit count */
 #define STACK_LEVELS 64
@@ -64,66 +65,49 @@ static inline int expect(Cursor *c, char ch) {
     return 0;
 }
 
-/* One JSON string "ddd.ddd" -> count on a 10**-decimals grid. Returns 1 and sets *out, or 0 to decline. */
+/* One JSON string "ddd.ddd" -> count on a 10**-decimals grid. Returns 1 and sets *out, or 0 to decline.
+ * Every digit is counted, leading zeros too: a text of more than 18 digits is declined even when its value is
+ * small (venues do not send those; declining is always safe), so the accumulator can never overflow. */
 static int parse_count(Cursor *c, int decimals, int64_t *out) {
     if (!expect(c, '"')) {
         return 0;
     }
     const char *p = c->p;
     const char *end = c->end;
-    int64_t value = 0;
-    int significant = 0; /* digits from the first non-zero one */
-    int any = 0;         /* at least one digit in the whole text */
-    int frac = 0;        /* digits after the dot */
-    int dot = 0;
-    int trailing_zeros = 0; /* zeros at the end of the digits seen so far */
-    for (; p < end; p++) {
-        char ch = *p;
-        if (ch >= '0' && ch <= '9') {
-            any = 1;
-            if (dot) {
-                frac++;
-            }
-            if (ch == '0') {
-                trailing_zeros++;
-                if (significant == 0) {
-                    continue;
-                }
-            } else {
-                trailing_zeros = 0;
-            }
-            if (++significant > MAX_DIGITS) {
-                return 0;
-            }
-            value = value * 10 + (ch - '0');
-        } else if (ch == '.' && !dot) {
-            dot = 1;
-        } else {
-            break;
-        }
+    uint64_t value = 0;
+    const char *start = p;
+    while (p < end && (unsigned char)(*p - '0') < 10) {
+        value = value * 10 + (uint64_t)(*p - '0');
+        p++;
     }
-    if (p >= end || *p != '"' || !any) {
-        return 0; /* escapes, signs, exponents, empty text: the Python path decides */
+    Py_ssize_t digits = p - start;
+    Py_ssize_t frac = 0;
+    if (p < end && *p == '.') {
+        const char *first = ++p;
+        while (p < end && (unsigned char)(*p - '0') < 10) {
+            value = value * 10 + (uint64_t)(*p - '0');
+            p++;
+        }
+        frac = p - first;
+        digits += frac;
+    }
+    if (digits == 0 || digits > MAX_DIGITS || p >= end || *p != '"') {
+        return 0; /* empty, too long, or escapes, signs, exponents, spaces: the Python path decides */
     }
     c->p = p + 1;
     if (frac <= decimals) {
-        int shift = decimals - frac;
-        if (value != 0) {
-            if (significant + shift > MAX_DIGITS) {
-                return 0;
-            }
-            value *= POW10[shift];
+        int64_t scale = POW10[decimals - frac];
+        if (value > (uint64_t)(INT64_MAX / scale)) {
+            return 0;
         }
+        *out = (int64_t)value * scale;
     } else {
-        int excess = frac - decimals; /* digits finer than the grid: must all be zero */
-        if (value != 0) {
-            if (trailing_zeros < excess) {
-                return 0; /* off the grid: the Python path raises OffGridError */
-            }
-            value /= POW10[excess];
+        int64_t excess = POW10[frac - decimals]; /* digits finer than the grid: must all be zero */
+        if (value % (uint64_t)excess) {
+            return 0; /* off the grid: the Python path raises OffGridError */
         }
+        *out = (int64_t)(value / (uint64_t)excess);
     }
-    *out = value;
     return 1;
 }
 
@@ -299,17 +283,68 @@ done:
     return result;
 }
 
-/* bisect_left on a list of ints; -1 on error. */
-static Py_ssize_t bisect_left(PyObject *list, PyObject *key) {
+PyDoc_STRVAR(depth_delta_doc,
+             "depth_delta(delta_type, symbol, venue, first_seq, seq, ts_ns, raw_bids, raw_asks, price_decimals, "
+             "size_decimals, /) -> BookDelta | None\n\n"
+             "parse_depth, then delta_type(symbol, venue, first_seq, seq, ts_ns, bids, asks): the normalised event "
+             "of one depth message in one call; None declines (the caller takes the exact Python path).");
+
+static PyObject *depth_delta(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 10) {
+        PyErr_SetString(PyExc_TypeError, "depth_delta expects 10 arguments");
+        return NULL;
+    }
+    PyObject *parsed = parse_depth(self, args + 6, 4);
+    if (parsed == NULL || parsed == Py_None) {
+        return parsed;
+    }
+    PyObject *call[7] = {args[1], args[2], args[3], args[4], args[5], PyTuple_GET_ITEM(parsed, 0),
+                         PyTuple_GET_ITEM(parsed, 1)};
+    PyObject *delta = PyObject_Vectorcall(args[0], call, 7, NULL);
+    Py_DECREF(parsed);
+    return delta;
+}
+
+/* The value of an int that fits in int64; 0 (with *ok = 0) otherwise, or -1 with an exception set. Prices are
+ * ticks and fit; anything else takes the generic comparison below, so results never depend on the fast path. */
+static inline int64_t small_int(PyObject *o, int *ok) {
+    if (!PyLong_CheckExact(o)) {
+        *ok = 0; /* not a plain int (a bool, a float): the generic comparison decides */
+        return 0;
+    }
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    *ok = !overflow && !(v == -1 && PyErr_Occurred());
+    return (int64_t)v;
+}
+
+/* Leftmost (right=0) or rightmost (right=1) insertion point of key in the ascending list; -1 on error. */
+static Py_ssize_t bisect(PyObject *list, PyObject *key, int right) {
     Py_ssize_t lo = 0;
     Py_ssize_t hi = PyList_GET_SIZE(list);
+    int ok;
+    int64_t k = small_int(key, &ok);
+    if (!ok && PyErr_Occurred()) {
+        return -1;
+    }
     while (lo < hi) {
         Py_ssize_t mid = (lo + hi) / 2;
-        int less = PyObject_RichCompareBool(PyList_GET_ITEM(list, mid), key, Py_LT);
-        if (less < 0) {
-            return -1;
+        PyObject *item = PyList_GET_ITEM(list, mid);
+        int go_right;
+        int item_ok = 0;
+        int64_t v = ok ? small_int(item, &item_ok) : 0;
+        if (item_ok) {
+            go_right = right ? v <= k : v < k;
+        } else {
+            if (PyErr_Occurred()) {
+                return -1;
+            }
+            go_right = right ? !PyObject_RichCompareBool(key, item, Py_LT) : PyObject_RichCompareBool(item, key, Py_LT);
+            if (PyErr_Occurred()) {
+                return -1;
+            }
         }
-        if (less) {
+        if (go_right) {
             lo = mid + 1;
         } else {
             hi = mid;
@@ -318,32 +353,8 @@ static Py_ssize_t bisect_left(PyObject *list, PyObject *key) {
     return lo;
 }
 
-/* insort (= insort_right) on a list of ints; -1 on error. */
-static int insort_right(PyObject *list, PyObject *key) {
-    Py_ssize_t lo = 0;
-    Py_ssize_t hi = PyList_GET_SIZE(list);
-    while (lo < hi) {
-        Py_ssize_t mid = (lo + hi) / 2;
-        int less = PyObject_RichCompareBool(key, PyList_GET_ITEM(list, mid), Py_LT);
-        if (less < 0) {
-            return -1;
-        }
-        if (less) {
-            hi = mid;
-        } else {
-            lo = mid + 1;
-        }
-    }
-    return PyList_Insert(list, lo, key);
-}
-
-PyDoc_STRVAR(apply_levels_doc,
-             "apply_levels(book, keys, levels, negate, /) -> None\n\n"
-             "OrderBook's level loop: for each (price, size), a non-zero size sets book[price] (adding the key "
-             "to the sorted list keys when the price is new), a zero size removes the price. keys holds "
-             "-price when negate is true (bids), so both lists ascend from the touch.");
-
-/* OrderBook's level loop for one side; -1 with an exception set on error. */
+/* OrderBook's level loop for one side; -1 with an exception set on error. One dict lookup per store: a store
+ * that grows the dict is a new price (insort its key); a delete of a price the book lacks is a no-op. */
 static int apply_side(PyObject *book, PyObject *keys, PyObject *levels_obj, int negate) {
     PyObject *seq = PySequence_Fast(levels_obj, "levels must be a sequence of (price, size) pairs");
     if (seq == NULL) {
@@ -367,45 +378,32 @@ static int apply_side(PyObject *book, PyObject *keys, PyObject *levels_obj, int 
         if (nonzero < 0) {
             goto fail;
         }
+        Py_ssize_t before = PyDict_GET_SIZE(book);
         if (nonzero) {
-            int present = PyDict_Contains(book, price);
-            if (present < 0) {
-                goto fail;
-            }
-            if (!present) {
-                PyObject *key = negate ? PyNumber_Negative(price) : Py_NewRef(price);
-                if (key == NULL) {
-                    goto fail;
-                }
-                int rc = insort_right(keys, key);
-                Py_DECREF(key);
-                if (rc < 0) {
-                    goto fail;
-                }
-            }
             if (PyDict_SetItem(book, price, size) < 0) {
                 goto fail;
             }
+            if (PyDict_GET_SIZE(book) == before) {
+                continue; /* an existing price: its size changed, the order did not */
+            }
         } else {
-            PyObject *old = PyDict_GetItemWithError(book, price);
-            if (old == NULL) {
-                if (PyErr_Occurred()) {
-                    goto fail;
-                }
-                continue;
-            }
-            if (PyDict_DelItem(book, price) < 0) {
+            int present = PyDict_Contains(book, price); /* a miss must not cost a KeyError */
+            if (present < 0 || (present && PyDict_DelItem(book, price) < 0)) {
                 goto fail;
             }
-            PyObject *key = negate ? PyNumber_Negative(price) : Py_NewRef(price);
-            if (key == NULL) {
-                goto fail;
+            if (!present) {
+                continue; /* removing a price the book does not hold */
             }
-            Py_ssize_t at = bisect_left(keys, key);
-            Py_DECREF(key);
-            if (at < 0 || PyList_SetSlice(keys, at, at + 1, NULL) < 0) {
-                goto fail;
-            }
+        }
+        PyObject *key = negate ? PyNumber_Negative(price) : Py_NewRef(price);
+        if (key == NULL) {
+            goto fail;
+        }
+        Py_ssize_t at = bisect(keys, key, nonzero);
+        int rc = at < 0 ? -1 : nonzero ? PyList_Insert(keys, at, key) : PyList_SetSlice(keys, at, at + 1, NULL);
+        Py_DECREF(key);
+        if (rc < 0) {
+            goto fail;
         }
     }
     Py_DECREF(seq);
@@ -414,6 +412,12 @@ fail:
     Py_DECREF(seq);
     return -1;
 }
+
+PyDoc_STRVAR(apply_levels_doc,
+             "apply_levels(book, keys, levels, negate, /) -> None\n\n"
+             "OrderBook's level loop: for each (price, size), a non-zero size sets book[price] (adding the key "
+             "to the sorted list keys when the price is new), a zero size removes the price. keys holds "
+             "-price when negate is true (bids), so both lists ascend from the touch.");
 
 static PyObject *apply_levels(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 4 || !PyDict_CheckExact(args[0]) || !PyList_CheckExact(args[1])) {
@@ -448,25 +452,464 @@ static PyObject *apply_sides(PyObject *self, PyObject *const *args, Py_ssize_t n
     }
     int crossed = 0;
     if (PyList_GET_SIZE(args[1]) && PyList_GET_SIZE(args[4])) {
-        /* best bid above best ask: -bid_keys[0] > ask_prices[0], i.e. bid_keys[0] + ask_prices[0] < 0 */
-        PyObject *sum = PyNumber_Add(PyList_GET_ITEM(args[1], 0), PyList_GET_ITEM(args[4], 0));
-        if (sum == NULL) {
-            return NULL;
-        }
-        crossed = PyObject_RichCompareBool(sum, zero, Py_LT);
-        Py_DECREF(sum);
-        if (crossed < 0) {
-            return NULL;
+        /* best bid above best ask: -bid_keys[0] > ask_prices[0] */
+        PyObject *bid_key = PyList_GET_ITEM(args[1], 0);
+        PyObject *ask = PyList_GET_ITEM(args[4], 0);
+        int ok_bid;
+        int ok_ask;
+        int64_t b = small_int(bid_key, &ok_bid);
+        int64_t a = ok_bid ? small_int(ask, &ok_ask) : 0;
+        if (ok_bid && ok_ask && b > INT64_MIN) {
+            crossed = -b > a;
+        } else {
+            if (PyErr_Occurred()) {
+                return NULL;
+            }
+            PyObject *sum = PyNumber_Add(bid_key, ask);
+            if (sum == NULL) {
+                return NULL;
+            }
+            crossed = PyObject_RichCompareBool(sum, zero, Py_LT);
+            Py_DECREF(sum);
+            if (crossed < 0) {
+                return NULL;
+            }
         }
     }
     return PyLong_FromSsize_t(2 * (nb + na) + crossed);
 }
+
+/* apply_side for levels DepthStep just parsed: the same effects, with the prices and sizes already known as int64
+ * (no truth test or conversion per level; the bisect compares int64 keys). */
+static Py_ssize_t bisect_i64(PyObject *list, int64_t key, int right, int *generic) {
+    Py_ssize_t lo = 0;
+    Py_ssize_t hi = PyList_GET_SIZE(list);
+    while (lo < hi) {
+        Py_ssize_t mid = (lo + hi) / 2;
+        int ok;
+        int64_t v = small_int(PyList_GET_ITEM(list, mid), &ok);
+        if (!ok) {
+            PyErr_Clear();
+            *generic = 1; /* a key that is not a small int: let the generic bisect decide */
+            return 0;
+        }
+        if (right ? v <= key : v < key) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+static int apply_parsed(PyObject *book, PyObject *keys, PyObject *side, const int64_t *levels, int negate) {
+    Py_ssize_t n = PyTuple_GET_SIZE(side);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *pair = PyTuple_GET_ITEM(side, i);
+        PyObject *price = PyTuple_GET_ITEM(pair, 0);
+        int nonzero = levels[2 * i + 1] != 0;
+        if (nonzero) {
+            Py_ssize_t before = PyDict_GET_SIZE(book);
+            if (PyDict_SetItem(book, price, PyTuple_GET_ITEM(pair, 1)) < 0) {
+                return -1;
+            }
+            if (PyDict_GET_SIZE(book) == before) {
+                continue;
+            }
+        } else {
+            int present = PyDict_Contains(book, price);
+            if (present < 0 || (present && PyDict_DelItem(book, price) < 0)) {
+                return -1;
+            }
+            if (!present) {
+                continue;
+            }
+        }
+        int64_t k = negate ? -levels[2 * i] : levels[2 * i]; /* prices are >= 0 and < 10**18: no overflow */
+        PyObject *key = PyLong_FromLongLong(k);
+        if (key == NULL) {
+            return -1;
+        }
+        int generic = 0;
+        Py_ssize_t at = bisect_i64(keys, k, nonzero, &generic);
+        if (generic) {
+            at = bisect(keys, key, nonzero);
+        }
+        int rc = at < 0 ? -1 : nonzero ? PyList_Insert(keys, at, key) : PyList_SetSlice(keys, at, at + 1, NULL);
+        Py_DECREF(key);
+        if (rc < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- DepthStep: desk.feeds.venues.depth_step.DepthStep, compiled ---------------------------------------------
+ *
+ * Same codes and the same effects as the Python class (its docstring is the specification). It reads and writes
+ * the book, the sync state and the health counters through their __slots__ member descriptors (looked up once,
+ * at construction; the objects' types are checked then and never change), which is what makes it cheap: no
+ * attribute lookup by name per frame. Anything outside its fast path is handed back, with nothing changed
+ * (UNHANDLED) or after the health count only (DECLINED). */
+
+enum { STALE = 0, NOT_LIVE = 1, GAP = 2, DECLINED = 3, CROSSED = 4, UNHANDLED = 5 };
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *symbol;
+    PyObject *venue;
+    PyObject *delta_type;
+    PyObject *book;
+    PyObject *state;
+    PyObject *health;
+    PyObject *data_type;
+    int price_decimals;
+    int size_decimals;
+    PyMemberDef *book_seq, *book_ts, *book_updates, *book_live, *book_bids, *book_asks, *book_bid_keys,
+        *book_ask_prices;
+    PyMemberDef *state_live;
+    PyMemberDef *h_messages, *h_last_recv, *h_latency_sum, *h_latency_samples;
+    PyMemberDef *d_E, *d_U, *d_u, *d_b, *d_a;
+} DepthStep;
+
+static PyMemberDef *slot_of(PyObject *type, const char *name) {
+    PyObject *descr = PyObject_GetAttrString(type, name);
+    if (descr == NULL) {
+        return NULL;
+    }
+    PyMemberDef *member = NULL;
+    if (Py_IS_TYPE(descr, &PyMemberDescr_Type)) {
+        member = ((PyMemberDescrObject *)descr)->d_member;
+        if (member->type != T_OBJECT_EX) {
+            member = NULL;
+        }
+    }
+    Py_DECREF(descr); /* the type owns the descriptor; DepthStep keeps the type alive through its objects */
+    if (member == NULL) {
+        PyErr_Format(PyExc_TypeError, "DepthStep: %R.%s is not a __slots__ attribute", type, name);
+    }
+    return member;
+}
+
+/* An int attribute as int64 (*ok = 0 when it is not a plain int that fits); NULL-safe. */
+static int64_t get_i64(PyObject *obj, PyMemberDef *member, int *ok) {
+    PyObject *value = PyMember_GetOne((const char *)obj, member);
+    if (value == NULL) {
+        PyErr_Clear();
+        *ok = 0;
+        return 0;
+    }
+    int64_t v = small_int(value, ok);
+    Py_DECREF(value);
+    if (!*ok) {
+        PyErr_Clear();
+    }
+    return v;
+}
+
+static int set_i64(PyObject *obj, PyMemberDef *member, int64_t v) {
+    PyObject *value = PyLong_FromLongLong(v);
+    if (value == NULL) {
+        return -1;
+    }
+    int rc = PyMember_SetOne((char *)obj, member, value);
+    Py_DECREF(value);
+    return rc;
+}
+
+static int get_truth(PyObject *obj, PyMemberDef *member) {
+    PyObject *value = PyMember_GetOne((const char *)obj, member);
+    if (value == NULL) {
+        return -1;
+    }
+    int truth = PyObject_IsTrue(value);
+    Py_DECREF(value);
+    return truth;
+}
+
+static PyObject *code(int c) { return PyLong_FromLong(c); }
+
+static PyObject *step_call(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
+    DepthStep *st = (DepthStep *)op;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (nargs != 2 || kwnames != NULL) {
+        PyErr_SetString(PyExc_TypeError, "DepthStep expects (data, recv_ns)");
+        return NULL;
+    }
+    PyObject *data = args[0];
+    PyObject *recv_obj = args[1];
+    if ((PyObject *)Py_TYPE(data) != st->data_type) {
+        return code(UNHANDLED);
+    }
+    /* Everything the health count needs, read and checked before anything is written. */
+    int ok = 1, ok2 = 1, ok3 = 1, ok4 = 1, ok5 = 1;
+    int64_t event_ms = get_i64(data, st->d_E, &ok);
+    int64_t recv_ns = small_int(recv_obj, &ok2);
+    if (!ok2) {
+        PyErr_Clear();
+    }
+    int64_t messages = get_i64(st->health, st->h_messages, &ok3);
+    int64_t latency_sum = get_i64(st->health, st->h_latency_sum, &ok4);
+    int64_t samples = get_i64(st->health, st->h_latency_samples, &ok5);
+    int64_t ts_ns, latency;
+    if (!(ok && ok2 && ok3 && ok4 && ok5) || __builtin_mul_overflow(event_ms, (int64_t)1000000, &ts_ns) ||
+        __builtin_sub_overflow(recv_ns, ts_ns, &latency) || __builtin_add_overflow(latency_sum, latency, &latency_sum) ||
+        messages == INT64_MAX || samples == INT64_MAX) {
+        return code(UNHANDLED);
+    }
+    if (set_i64(st->health, st->h_messages, messages + 1) < 0 ||
+        PyMember_SetOne((char *)st->health, st->h_last_recv, recv_obj) < 0 ||
+        set_i64(st->health, st->h_latency_sum, latency_sum) < 0 ||
+        set_i64(st->health, st->h_latency_samples, samples + 1) < 0) {
+        return NULL;
+    }
+    /* The sync checks. */
+    int live = get_truth(st->state, st->state_live);
+    if (live < 0) {
+        return NULL;
+    }
+    if (!live) {
+        return code(NOT_LIVE);
+    }
+    int64_t local = get_i64(st->book, st->book_seq, &ok);
+    int64_t last = get_i64(data, st->d_u, &ok2);
+    int64_t first = get_i64(data, st->d_U, &ok3);
+    if (!(ok && ok2 && ok3) || local == INT64_MAX) {
+        return code(DECLINED);
+    }
+    if (last <= local) {
+        return code(STALE);
+    }
+    if (first > local + 1) {
+        return code(GAP);
+    }
+    int book_live = get_truth(st->book, st->book_live);
+    if (book_live < 0) {
+        return NULL;
+    }
+    if (!book_live) {
+        return code(DECLINED);
+    }
+    int64_t updates = get_i64(st->book, st->book_updates, &ok4);
+    if (!ok4) {
+        return code(DECLINED);
+    }
+    /* The levels. */
+    PyObject *raw[2] = {PyMember_GetOne((const char *)data, st->d_b), NULL};
+    raw[1] = raw[0] ? PyMember_GetOne((const char *)data, st->d_a) : NULL;
+    if (raw[1] == NULL) {
+        Py_XDECREF(raw[0]);
+        return NULL;
+    }
+    int64_t stack[2][2 * STACK_LEVELS];
+    int64_t *levels[2] = {stack[0], stack[1]};
+    Py_ssize_t counts[2] = {0, 0};
+    PyObject *result = NULL;
+    PyObject *sides[2] = {NULL, NULL};
+    PyObject *containers[4] = {NULL, NULL, NULL, NULL};
+    PyObject *delta = NULL;
+    for (int side = 0; side < 2; side++) {
+        Py_buffer view;
+        if (PyObject_GetBuffer(raw[side], &view, PyBUF_SIMPLE) < 0) {
+            PyErr_Clear(); /* not a buffer (a str): the Python path reads it */
+            result = code(DECLINED);
+            goto done;
+        }
+        Cursor c = {(const char *)view.buf, (const char *)view.buf + view.len};
+        counts[side] = parse_pairs(&c, st->price_decimals, st->size_decimals, &levels[side], STACK_LEVELS, stack[side]);
+        PyBuffer_Release(&view);
+        if (counts[side] == -2) {
+            goto done;
+        }
+        if (counts[side] < 0) {
+            result = code(DECLINED);
+            goto done;
+        }
+    }
+    if ((ok5 = (counts[0] + counts[1] <= INT64_MAX - updates)) == 0) {
+        result = code(DECLINED);
+        goto done;
+    }
+    containers[0] = PyMember_GetOne((const char *)st->book, st->book_bids);
+    containers[1] = containers[0] ? PyMember_GetOne((const char *)st->book, st->book_bid_keys) : NULL;
+    containers[2] = containers[1] ? PyMember_GetOne((const char *)st->book, st->book_asks) : NULL;
+    containers[3] = containers[2] ? PyMember_GetOne((const char *)st->book, st->book_ask_prices) : NULL;
+    if (containers[3] == NULL) {
+        goto done;
+    }
+    if (!PyDict_CheckExact(containers[0]) || !PyList_CheckExact(containers[1]) || !PyDict_CheckExact(containers[2]) ||
+        !PyList_CheckExact(containers[3])) {
+        result = code(DECLINED);
+        goto done;
+    }
+    sides[0] = levels_tuple(levels[0], counts[0]);
+    sides[1] = sides[0] ? levels_tuple(levels[1], counts[1]) : NULL;
+    if (sides[1] == NULL) {
+        goto done;
+    }
+    {
+        PyObject *first_seq = PyLong_FromLongLong(local + 1);
+        PyObject *ts = first_seq ? PyLong_FromLongLong(ts_ns) : NULL;
+        PyObject *seq = ts ? PyMember_GetOne((const char *)data, st->d_u) : NULL;
+        if (seq != NULL) {
+            PyObject *call[7] = {st->symbol, st->venue, first_seq, seq, ts, sides[0], sides[1]};
+            delta = PyObject_Vectorcall(st->delta_type, call, 7, NULL);
+        }
+        if (delta != NULL) {
+            /* OrderBook.apply_delta: the levels, then updates/seq/ts_ns */
+            if (apply_parsed(containers[0], containers[1], sides[0], levels[0], 1) < 0 ||
+                apply_parsed(containers[2], containers[3], sides[1], levels[1], 0) < 0 ||
+                set_i64(st->book, st->book_updates, updates + counts[0] + counts[1]) < 0 ||
+                PyMember_SetOne((char *)st->book, st->book_seq, seq) < 0 ||
+                PyMember_SetOne((char *)st->book, st->book_ts, ts) < 0) {
+                Py_CLEAR(delta);
+            }
+        }
+        Py_XDECREF(first_seq);
+        Py_XDECREF(ts);
+        Py_XDECREF(seq);
+    }
+    if (delta == NULL) {
+        goto done;
+    }
+    {
+        PyObject *keys = containers[1];
+        PyObject *prices = containers[3];
+        int crossed = 0;
+        if (PyList_GET_SIZE(keys) && PyList_GET_SIZE(prices)) {
+            int okb, oka;
+            int64_t b = small_int(PyList_GET_ITEM(keys, 0), &okb);
+            int64_t a = okb ? small_int(PyList_GET_ITEM(prices, 0), &oka) : 0;
+            if (okb && oka && b > INT64_MIN) {
+                crossed = -b > a;
+            } else {
+                PyErr_Clear();
+                PyObject *sum = PyNumber_Add(PyList_GET_ITEM(keys, 0), PyList_GET_ITEM(prices, 0));
+                crossed = sum ? PyObject_RichCompareBool(sum, zero, Py_LT) : -1;
+                Py_XDECREF(sum);
+                if (crossed < 0) {
+                    Py_CLEAR(delta);
+                    goto done;
+                }
+            }
+        }
+        if (crossed) {
+            Py_CLEAR(delta);
+            result = code(CROSSED);
+        } else {
+            result = delta;
+            delta = NULL;
+        }
+    }
+done:
+    for (int side = 0; side < 2; side++) {
+        if (levels[side] != stack[side]) {
+            PyMem_Free(levels[side]);
+        }
+        Py_XDECREF(sides[side]);
+        Py_XDECREF(raw[side]);
+    }
+    for (int i = 0; i < 4; i++) {
+        Py_XDECREF(containers[i]);
+    }
+    Py_XDECREF(delta);
+    return result;
+}
+
+static PyObject *step_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    static char *names[] = {"symbol", "venue", "delta_type", "book", "state", "health", "data_type",
+                            "price_decimals", "size_decimals", NULL};
+    PyObject *symbol, *venue, *delta_type, *book, *state, *health, *data_type;
+    int pdec, sdec;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "UUOOOOOii:DepthStep", names, &symbol, &venue, &delta_type, &book,
+                                     &state, &health, &data_type, &pdec, &sdec)) {
+        return NULL;
+    }
+    if (pdec < 0 || pdec > MAX_DIGITS || sdec < 0 || sdec > MAX_DIGITS || !PyType_Check(data_type)) {
+        PyErr_SetString(PyExc_ValueError, "DepthStep: decimals must be 0..18 and data_type a type");
+        return NULL;
+    }
+    DepthStep *st = (DepthStep *)type->tp_alloc(type, 0);
+    if (st == NULL) {
+        return NULL;
+    }
+    st->vectorcall = step_call;
+    st->symbol = Py_NewRef(symbol);
+    st->venue = Py_NewRef(venue);
+    st->delta_type = Py_NewRef(delta_type);
+    st->book = Py_NewRef(book);
+    st->state = Py_NewRef(state);
+    st->health = Py_NewRef(health);
+    st->data_type = Py_NewRef(data_type);
+    st->price_decimals = pdec;
+    st->size_decimals = sdec;
+    PyObject *bt = (PyObject *)Py_TYPE(book);
+    PyObject *stt = (PyObject *)Py_TYPE(state);
+    PyObject *ht = (PyObject *)Py_TYPE(health);
+    if (!(st->book_seq = slot_of(bt, "seq")) || !(st->book_ts = slot_of(bt, "ts_ns")) ||
+        !(st->book_updates = slot_of(bt, "updates")) || !(st->book_live = slot_of(bt, "live")) ||
+        !(st->book_bids = slot_of(bt, "bids")) || !(st->book_asks = slot_of(bt, "asks")) ||
+        !(st->book_bid_keys = slot_of(bt, "_bid_keys")) || !(st->book_ask_prices = slot_of(bt, "_ask_prices")) ||
+        !(st->state_live = slot_of(stt, "live")) || !(st->h_messages = slot_of(ht, "messages")) ||
+        !(st->h_last_recv = slot_of(ht, "last_recv_ns")) || !(st->h_latency_sum = slot_of(ht, "latency_sum_ns")) ||
+        !(st->h_latency_samples = slot_of(ht, "latency_samples")) || !(st->d_E = slot_of(data_type, "E")) ||
+        !(st->d_U = slot_of(data_type, "U")) || !(st->d_u = slot_of(data_type, "u")) ||
+        !(st->d_b = slot_of(data_type, "b")) || !(st->d_a = slot_of(data_type, "a"))) {
+        Py_DECREF(st);
+        return NULL;
+    }
+    return (PyObject *)st;
+}
+
+static int step_traverse(DepthStep *st, visitproc visit, void *arg) {
+    Py_VISIT(st->symbol);
+    Py_VISIT(st->venue);
+    Py_VISIT(st->delta_type);
+    Py_VISIT(st->book);
+    Py_VISIT(st->state);
+    Py_VISIT(st->health);
+    Py_VISIT(st->data_type);
+    return 0;
+}
+
+static int step_clear(DepthStep *st) {
+    Py_CLEAR(st->symbol);
+    Py_CLEAR(st->venue);
+    Py_CLEAR(st->delta_type);
+    Py_CLEAR(st->book);
+    Py_CLEAR(st->state);
+    Py_CLEAR(st->health);
+    Py_CLEAR(st->data_type);
+    return 0;
+}
+
+static void step_dealloc(DepthStep *st) {
+    PyObject_GC_UnTrack(st);
+    step_clear(st);
+    Py_TYPE(st)->tp_free((PyObject *)st);
+}
+
+static PyTypeObject DepthStepType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "desk._native.DepthStep",
+    .tp_basicsize = sizeof(DepthStep),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_doc = "DepthStep(symbol, venue, delta_type, book, state, health, data_type, price_decimals, "
+              "size_decimals): desk.feeds.venues.depth_step.DepthStep, compiled.",
+    .tp_new = step_new,
+    .tp_call = PyVectorcall_Call,
+    .tp_vectorcall_offset = offsetof(DepthStep, vectorcall),
+    .tp_traverse = (traverseproc)step_traverse,
+    .tp_clear = (inquiry)step_clear,
+    .tp_dealloc = (destructor)step_dealloc,
+};
 
 static PyMethodDef methods[] = {
     {"parse_levels", (PyCFunction)(void (*)(void))parse_levels, METH_FASTCALL, parse_levels_doc},
     {"apply_levels", (PyCFunction)(void (*)(void))apply_levels, METH_FASTCALL, apply_levels_doc},
     {"apply_sides", (PyCFunction)(void (*)(void))apply_sides, METH_FASTCALL, apply_sides_doc},
     {"parse_depth", (PyCFunction)(void (*)(void))parse_depth, METH_FASTCALL, parse_depth_doc},
+    {"depth_delta", (PyCFunction)(void (*)(void))depth_delta, METH_FASTCALL, depth_delta_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -487,5 +930,16 @@ PyMODINIT_FUNC PyInit__native(void) {
     if (zero == NULL) {
         return NULL;
     }
-    return PyModule_Create(&module);
+    if (PyType_Ready(&DepthStepType) < 0) {
+        return NULL;
+    }
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) {
+        return NULL;
+    }
+    if (PyModule_AddObjectRef(m, "DepthStep", (PyObject *)&DepthStepType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

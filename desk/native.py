@@ -12,17 +12,20 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from desk.domain.events import Level
+from desk.domain.events import BookDelta, Level
 
 DISABLE_ENV = "DESK_NO_NATIVE"
 
 ParseLevels = Callable[[Any, int, int], "tuple[Level, ...] | None"]
 ParseDepth = Callable[[Any, Any, int, int], "tuple[tuple[Level, ...], tuple[Level, ...]] | None"]
+DepthDelta = Callable[[type[BookDelta], str, str, int, int, int, Any, Any, int, int], "BookDelta | None"]
 ApplyLevels = Callable[[dict[int, int], list[int], Sequence[Level], bool], None]
 ApplySides = Callable[[dict[int, int], list[int], Sequence[Level], dict[int, int], list[int], Sequence[Level]], int]
 
 parse_levels: ParseLevels | None = None
 parse_depth: ParseDepth | None = None
+depth_delta: DepthDelta | None = None
+DepthStep: Any = None  # the compiled desk.feeds.venues.depth_step.DepthStep (a class), or None
 apply_levels: ApplyLevels | None = None
 apply_sides: ApplySides | None = None
 
@@ -34,6 +37,8 @@ if os.environ.get(DISABLE_ENV, "") in ("", "0"):
     else:
         parse_levels = _native.parse_levels
         parse_depth = _native.parse_depth
+        depth_delta = _native.depth_delta
+        DepthStep = getattr(_native, "DepthStep", None)
         apply_levels = _native.apply_levels
         apply_sides = _native.apply_sides
 

@@ -25,17 +25,27 @@ from typing import Any, ClassVar
 import msgspec
 from msgspec.json import decode
 
-from desk.book.l2 import OrderBook
 from desk.domain.events import BookDelta, BookSnapshot, FeedState, Level, Side, Trade
 from desk.domain.instruments import Instrument
 from desk.errors import UserError
+from desk.feeds.health import FeedHealth
 from desk.feeds.ratelimit import VenueLimits
 from desk.feeds.venues.base import Link, VenueAdapter, VenueInstrument
+from desk.feeds.venues.depth_step import (
+    CROSSED,
+    DECLINED,
+    GAP,
+    MS,
+    NOT_LIVE,
+    STALE,
+    UNHANDLED,
+    DepthStep,
+    Step,
+    make_step,
+)
 from desk.feeds.venues.numbers import RawLevelParser, parse_levels
 from desk.feeds.venues.rest import RestError
-from desk.native import ParseDepth
 
-MS = 1_000_000
 QUOTE_ALIASES = {"USD": "USDT"}  # Binance.com lists no USD pairs: the desk's BTC-USD trades as BTCUSDT
 SNAPSHOT_WEIGHTS = ((100, 5), (500, 25), (1000, 50), (5000, 250))  # rest-api.md "Order book" weights
 
@@ -76,10 +86,6 @@ class _SyncState:
         self.live = False
 
 
-# symbol, sync state, book, the level parser with its fast function and grid decimals (RawLevelParser)
-_Route = tuple[str, "_SyncState", OrderBook, RawLevelParser, ParseDepth, int, int]
-
-
 def snapshot_weight(limit: int) -> int:
     for upto, weight in SNAPSHOT_WEIGHTS:
         if limit <= upto:
@@ -116,15 +122,13 @@ class BinanceAdapter(VenueAdapter):
         self.max_buffer = max_buffer
         self.trade_stream = trade_stream
         self.sync = {sym: _SyncState() for sym in self.books}
-        # venue symbol -> everything the depth fast path needs, in one dict lookup (all of it lives as long as the
-        # adapter: books are cleared in place, caches too)
-        self._routes: dict[str, _Route] = {}
-        for vs, sym in self.by_venue_symbol.items():
-            sb = self.books[sym]
-            levels = RawLevelParser(sb.parse_price, sb.parse_size)
-            self._routes[vs] = (
-                sym, self.sync[sym], sb.book, levels, levels.fast, levels.price_decimals, levels.size_decimals
-            )  # fmt: skip
+        self._levels = {
+            sym: RawLevelParser(sb.parse_price, sb.parse_size) for sym, sb in self.books.items()
+        }  # fmt: skip
+        # venue symbol -> (the per-frame depth step, its Python twin): built for the FeedHealth of the link that
+        # delivers the frames (depth_step.py), rebuilt if that changes
+        self._steps: dict[str, tuple[Step, DepthStep]] = {}
+        self._steps_health: FeedHealth | None = None
         self.snapshots_fetched = 0
 
     # --- connection -------------------------------------------------------------------------------
@@ -154,45 +158,55 @@ class BinanceAdapter(VenueAdapter):
             state.fetching = False
 
     def on_message(self, raw: str | bytes, recv_ns: int, link: Link) -> None:
-        """Depth frames (nearly all traffic) take the typed fast path; anything else, or a depth frame that does
-        not fit the typed shape, goes through the generic decoder, which also reports malformed frames."""
+        """Depth frames (nearly all traffic) take the typed fast path through the symbol's ``DepthStep``;
+        anything else goes through the generic decoder."""
         try:
             data = _decode_depth(raw).data
         except msgspec.ValidationError:
             self._on_other(raw, recv_ns, link)
             return
-        symbol, state, book, levels, fast, price_decimals, size_decimals = self._routes[data.s]
-        try:
-            parsed = fast(data.b, data.a, price_decimals, size_decimals)
-            bids, asks = levels.slow(data.b, data.a) if parsed is None else parsed
-        except msgspec.MsgspecError:  # levels that are not [[str, str], ...]: the generic path reports it
-            self._on_other(raw, recv_ns, link)
+        if link.health is not self._steps_health:
+            self._bind_steps(link.health)
+        result = self._steps[data.s][0](data, recv_ns)
+        if result.__class__ is BookDelta:
+            link.emit(result)
+        else:
+            self._depth_slow(result, data, recv_ns, link)  # type: ignore[arg-type]
+
+    def _bind_steps(self, health: FeedHealth) -> None:
+        self._steps = {}
+        for vs, sym in self.by_venue_symbol.items():
+            book = self.books[sym].book
+            levels = self._levels[sym]
+            h = health.symbols[sym]
+            self._steps[vs] = make_step(sym, self.venue, book, self.sync[sym], h, levels, _DepthUpdate)
+        self._steps_health = health
+
+    def _depth_slow(self, code: int, data: _DepthUpdate, recv_ns: int, link: Link) -> None:
+        """Everything a depth frame can need besides an emitted delta (codes from depth_step)."""
+        if code == STALE:
             return
+        symbol = self.by_venue_symbol[data.s]
         ts_ns = data.E * MS
-        h = link.health.symbols[symbol]  # FeedHealth.message, inlined: this runs for every depth frame
-        h.messages += 1
-        h.last_recv_ns = recv_ns
-        h.latency_sum_ns += recv_ns - ts_ns
-        h.latency_samples += 1
-        if not state.live:
-            self.on_diff(symbol, _Diff(data.U, data.u, ts_ns, bids, asks), link)
-            return
-        # Live: the body of _apply, inlined (no _Diff for the common case).
-        local = book.seq
-        last = data.u
-        if last <= local:
-            return  # already in the snapshot or applied
-        first = data.U
-        if first > local + 1:
-            link.resync(symbol, f"sequence gap: expected U <= {local + 1}, got U={first}", "gap")
-            self._restart(symbol, _Diff(first, last, ts_ns, bids, asks), link)
-            return
-        delta = BookDelta(symbol, self.venue, local + 1, last, ts_ns, bids, asks)
-        if book.apply_delta(delta):  # crossed
-            link.resync(symbol, f"crossed book at u={last}", "crossed")
+        if code in (DECLINED, UNHANDLED):  # the compiled step left this frame to the Python one
+            python = self._steps[data.s][1]
+            result = python.rest(data, ts_ns) if code == DECLINED else python(data, recv_ns)
+            if result.__class__ is BookDelta:
+                link.emit(result)
+                return
+            code = result  # type: ignore[assignment]
+            if code == STALE:
+                return
+        if code == NOT_LIVE:
+            self.on_diff(symbol, _Diff(data.U, data.u, ts_ns, *self._levels[symbol](data.b, data.a)), link)
+        elif code == GAP:
+            local = self.books[symbol].book.seq
+            link.resync(symbol, f"sequence gap: expected U <= {local + 1}, got U={data.U}", "gap")
+            diff = _Diff(data.U, data.u, ts_ns, *self._levels[symbol](data.b, data.a))
+            self._restart(symbol, diff, link)
+        elif code == CROSSED:
+            link.resync(symbol, f"crossed book at u={data.u}", "crossed")
             self._restart(symbol, None, link)
-            return
-        link.emit(delta)
 
     def _on_other(self, raw: str | bytes, recv_ns: int, link: Link) -> None:
         msg = decode(raw)

@@ -53,7 +53,7 @@ from typing import Any
 import msgspec
 
 from desk import native
-from desk.domain.events import Level
+from desk.domain.events import BookDelta, Level
 from desk.domain.instruments import OffGridError, to_decimal
 
 _POW10: tuple[int, ...] = tuple(10**i for i in range(64))
@@ -219,31 +219,59 @@ _decode_pairs = msgspec.json.Decoder(list[tuple[str, str]]).decode
 
 class RawLevelParser:
     """Both sides of a depth message, as JSON texts of ``[[price, size], ...]`` (``msgspec.Raw`` fields of a typed
-    frame) -> integer levels.
+    frame) -> integer levels, or straight to the ``BookDelta`` that carries them.
 
-    The compiled parser (``desk.native.parse_depth``) reads the texts straight into integers, with no ``str`` per
-    number. Whatever it declines (odd texts, off-grid values, grids that are not ``10**-k``) goes to ``slow``,
+    The compiled functions (``desk.native``) read the texts straight into integers, with no ``str`` per number.
+    Whatever they decline (odd texts, off-grid values, grids that are not ``10**-k``) goes to the Python path,
     which decodes the pairs and runs ``parse_levels``: the same answers, or the precise error. Hot loops call
-    ``fast(raw_bids, raw_asks, price_decimals, size_decimals)`` and, on ``None``, ``slow(raw_bids, raw_asks)``;
-    without the compiled module ``fast`` is the Python path itself. Both raise ``msgspec.MsgspecError`` when a
-    text is not a list of string pairs."""
+    ``fast``/``fast_delta`` with ``price_decimals, size_decimals`` and, on ``None``, ``slow``/``slow_delta``;
+    without the compiled module the fast names are the Python path itself. All raise ``msgspec.MsgspecError``
+    when a text is not a list of string pairs."""
 
-    __slots__ = ("fast", "price_decimals", "prices", "size_decimals", "sizes")
+    __slots__ = ("fast", "fast_delta", "price_decimals", "prices", "size_decimals", "sizes")
 
     def __init__(self, prices: GridParser, sizes: GridParser) -> None:
         self.prices = prices
         self.sizes = sizes
         self.price_decimals = prices.decimals or 0
         self.size_decimals = sizes.decimals or 0
-        compiled = native.parse_depth
-        usable = compiled is not None and prices.decimals is not None and sizes.decimals is not None
-        self.fast: native.ParseDepth = compiled if usable and compiled is not None else self._python
+        usable = prices.decimals is not None and sizes.decimals is not None
+        self.fast: native.ParseDepth = native.parse_depth if usable and native.parse_depth else self._python
+        self.fast_delta: native.DepthDelta = native.depth_delta if usable and native.depth_delta else self._python_delta
 
     def _python(self, raw_bids: Any, raw_asks: Any, _pd: int, _sd: int) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
         return self.slow(raw_bids, raw_asks)
 
+    def _python_delta(
+        self,
+        delta_type: type[BookDelta],
+        symbol: str,
+        venue: str,
+        first_seq: int,
+        seq: int,
+        ts_ns: int,
+        raw_bids: Any,
+        raw_asks: Any,
+        _pd: int,
+        _sd: int,
+    ) -> BookDelta:
+        return self.slow_delta(delta_type, symbol, venue, first_seq, seq, ts_ns, raw_bids, raw_asks)
+
     def slow(self, raw_bids: Any, raw_asks: Any) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
         return self.side(raw_bids), self.side(raw_asks)
+
+    def slow_delta(
+        self,
+        delta_type: type[BookDelta],
+        symbol: str,
+        venue: str,
+        first_seq: int,
+        seq: int,
+        ts_ns: int,
+        raw_bids: Any,
+        raw_asks: Any,
+    ) -> BookDelta:
+        return delta_type(symbol, venue, first_seq, seq, ts_ns, self.side(raw_bids), self.side(raw_asks))
 
     def side(self, raw: Any) -> tuple[Level, ...]:
         """One side through the Python path."""
