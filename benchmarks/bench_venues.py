@@ -90,7 +90,8 @@ def _frames() -> tuple[list[bytes], str, int]:
         for side in ("b", "a"):
             data[side] = [[p, _fresh(q, k)] for p, q in data[side]]
         u += 2
-        frames.append(json.dumps({"stream": "nknusdt@depth@100ms", "data": data}).encode())
+        # compact, as Binance sends them (json.dumps would add a space after every comma and colon)
+        frames.append(json.dumps({"stream": "nknusdt@depth@100ms", "data": data}, separators=(",", ":")).encode())
     return frames, source, len(templates)
 
 

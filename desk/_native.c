@@ -581,7 +581,7 @@ static PyMemberDef *slot_of(PyObject *type, const char *name) {
     PyMemberDef *member = NULL;
     if (Py_IS_TYPE(descr, &PyMemberDescr_Type)) {
         member = ((PyMemberDescrObject *)descr)->d_member;
-        if (member->type != T_OBJECT_EX) {
+        if (member->type != T_OBJECT_EX || (member->flags & READONLY)) {
             member = NULL;
         }
     }
@@ -592,16 +592,33 @@ static PyMemberDef *slot_of(PyObject *type, const char *name) {
     return member;
 }
 
+/* Direct __slots__ access, as CPython's own specialised LOAD_ATTR_SLOT/STORE_ATTR_SLOT do: the member was checked
+ * at construction to be a T_OBJECT_EX slot of the object's (fixed) type. slot_get returns a new reference, or
+ * NULL with AttributeError when the slot is unset (as PyMember_GetOne does); slot_set never fails. */
+static inline PyObject *slot_get(PyObject *obj, PyMemberDef *member) {
+    PyObject *value = *(PyObject **)((char *)obj + member->offset);
+    if (value == NULL) {
+        PyErr_Format(PyExc_AttributeError, "DepthStep: '%s' is unset", member->name);
+        return NULL;
+    }
+    return Py_NewRef(value);
+}
+
+static inline void slot_set(PyObject *obj, PyMemberDef *member, PyObject *value) {
+    PyObject **addr = (PyObject **)((char *)obj + member->offset);
+    PyObject *old = *addr;
+    *addr = Py_NewRef(value);
+    Py_XDECREF(old); /* the book's and the counters' old values are ints: freeing them runs no Python code */
+}
+
 /* An int attribute as int64 (*ok = 0 when it is not a plain int that fits); NULL-safe. */
 static int64_t get_i64(PyObject *obj, PyMemberDef *member, int *ok) {
-    PyObject *value = PyMember_GetOne((const char *)obj, member);
+    PyObject *value = *(PyObject **)((char *)obj + member->offset); /* borrowed: nothing runs before its use */
     if (value == NULL) {
-        PyErr_Clear();
         *ok = 0;
         return 0;
     }
     int64_t v = small_int(value, ok);
-    Py_DECREF(value);
     if (!*ok) {
         PyErr_Clear();
     }
@@ -613,17 +630,17 @@ static int set_i64(PyObject *obj, PyMemberDef *member, int64_t v) {
     if (value == NULL) {
         return -1;
     }
-    int rc = PyMember_SetOne((char *)obj, member, value);
+    slot_set(obj, member, value);
     Py_DECREF(value);
-    return rc;
+    return 0;
 }
 
 static int get_truth(PyObject *obj, PyMemberDef *member) {
-    PyObject *value = PyMember_GetOne((const char *)obj, member);
+    PyObject *value = slot_get(obj, member);
     if (value == NULL) {
         return -1;
     }
-    int truth = PyObject_IsTrue(value);
+    int truth = value == Py_True ? 1 : value == Py_False ? 0 : PyObject_IsTrue(value);
     Py_DECREF(value);
     return truth;
 }
@@ -659,11 +676,11 @@ static PyObject *step_call(PyObject *op, PyObject *const *args, size_t nargsf, P
         return code(UNHANDLED);
     }
     if (set_i64(st->health, st->h_messages, messages + 1) < 0 ||
-        PyMember_SetOne((char *)st->health, st->h_last_recv, recv_obj) < 0 ||
         set_i64(st->health, st->h_latency_sum, latency_sum) < 0 ||
         set_i64(st->health, st->h_latency_samples, samples + 1) < 0) {
         return NULL;
     }
+    slot_set(st->health, st->h_last_recv, recv_obj);
     /* The sync checks. */
     int live = get_truth(st->state, st->state_live);
     if (live < 0) {
@@ -696,8 +713,8 @@ static PyObject *step_call(PyObject *op, PyObject *const *args, size_t nargsf, P
         return code(DECLINED);
     }
     /* The levels. */
-    PyObject *raw[2] = {PyMember_GetOne((const char *)data, st->d_b), NULL};
-    raw[1] = raw[0] ? PyMember_GetOne((const char *)data, st->d_a) : NULL;
+    PyObject *raw[2] = {slot_get(data, st->d_b), NULL};
+    raw[1] = raw[0] ? slot_get(data, st->d_a) : NULL;
     if (raw[1] == NULL) {
         Py_XDECREF(raw[0]);
         return NULL;
@@ -731,10 +748,10 @@ static PyObject *step_call(PyObject *op, PyObject *const *args, size_t nargsf, P
         result = code(DECLINED);
         goto done;
     }
-    containers[0] = PyMember_GetOne((const char *)st->book, st->book_bids);
-    containers[1] = containers[0] ? PyMember_GetOne((const char *)st->book, st->book_bid_keys) : NULL;
-    containers[2] = containers[1] ? PyMember_GetOne((const char *)st->book, st->book_asks) : NULL;
-    containers[3] = containers[2] ? PyMember_GetOne((const char *)st->book, st->book_ask_prices) : NULL;
+    containers[0] = slot_get(st->book, st->book_bids);
+    containers[1] = containers[0] ? slot_get(st->book, st->book_bid_keys) : NULL;
+    containers[2] = containers[1] ? slot_get(st->book, st->book_asks) : NULL;
+    containers[3] = containers[2] ? slot_get(st->book, st->book_ask_prices) : NULL;
     if (containers[3] == NULL) {
         goto done;
     }
@@ -751,7 +768,7 @@ static PyObject *step_call(PyObject *op, PyObject *const *args, size_t nargsf, P
     {
         PyObject *first_seq = PyLong_FromLongLong(local + 1);
         PyObject *ts = first_seq ? PyLong_FromLongLong(ts_ns) : NULL;
-        PyObject *seq = ts ? PyMember_GetOne((const char *)data, st->d_u) : NULL;
+        PyObject *seq = ts ? slot_get(data, st->d_u) : NULL;
         if (seq != NULL) {
             PyObject *call[7] = {st->symbol, st->venue, first_seq, seq, ts, sides[0], sides[1]};
             delta = PyObject_Vectorcall(st->delta_type, call, 7, NULL);
@@ -761,9 +778,11 @@ static PyObject *step_call(PyObject *op, PyObject *const *args, size_t nargsf, P
             if (apply_parsed(containers[0], containers[1], sides[0], levels[0], 1) < 0 ||
                 apply_parsed(containers[2], containers[3], sides[1], levels[1], 0) < 0 ||
                 set_i64(st->book, st->book_updates, updates + counts[0] + counts[1]) < 0 ||
-                PyMember_SetOne((char *)st->book, st->book_seq, seq) < 0 ||
-                PyMember_SetOne((char *)st->book, st->book_ts, ts) < 0) {
+                0) {
                 Py_CLEAR(delta);
+            } else {
+                slot_set(st->book, st->book_seq, seq);
+                slot_set(st->book, st->book_ts, ts);
             }
         }
         Py_XDECREF(first_seq);

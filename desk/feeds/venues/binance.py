@@ -125,9 +125,10 @@ class BinanceAdapter(VenueAdapter):
         self._levels = {
             sym: RawLevelParser(sb.parse_price, sb.parse_size) for sym, sb in self.books.items()
         }  # fmt: skip
-        # venue symbol -> (the per-frame depth step, its Python twin): built for the FeedHealth of the link that
-        # delivers the frames (depth_step.py), rebuilt if that changes
-        self._steps: dict[str, tuple[Step, DepthStep]] = {}
+        # venue symbol -> the per-frame depth step and its Python twin (depth_step.py): built for the FeedHealth of
+        # the link that delivers the frames, rebuilt if that changes
+        self._steps: dict[str, Step] = {}
+        self._python_steps: dict[str, DepthStep] = {}
         self._steps_health: FeedHealth | None = None
         self.snapshots_fetched = 0
 
@@ -165,22 +166,27 @@ class BinanceAdapter(VenueAdapter):
         except msgspec.ValidationError:
             self._on_other(raw, recv_ns, link)
             return
+        steps = self._steps
         if link.health is not self._steps_health:
-            self._bind_steps(link.health)
-        result = self._steps[data.s][0](data, recv_ns)
+            steps = self._bind_steps(link.health)
+        result = steps[data.s](data, recv_ns)
         if result.__class__ is BookDelta:
             link.emit(result)
         else:
             self._depth_slow(result, data, recv_ns, link)  # type: ignore[arg-type]
 
-    def _bind_steps(self, health: FeedHealth) -> None:
+    def _bind_steps(self, health: FeedHealth) -> dict[str, Step]:
         self._steps = {}
+        self._python_steps = {}
         for vs, sym in self.by_venue_symbol.items():
             book = self.books[sym].book
             levels = self._levels[sym]
             h = health.symbols[sym]
-            self._steps[vs] = make_step(sym, self.venue, book, self.sync[sym], h, levels, _DepthUpdate)
+            self._steps[vs], self._python_steps[vs] = make_step(
+                sym, self.venue, book, self.sync[sym], h, levels, _DepthUpdate
+            )
         self._steps_health = health
+        return self._steps
 
     def _depth_slow(self, code: int, data: _DepthUpdate, recv_ns: int, link: Link) -> None:
         """Everything a depth frame can need besides an emitted delta (codes from depth_step)."""
@@ -189,7 +195,7 @@ class BinanceAdapter(VenueAdapter):
         symbol = self.by_venue_symbol[data.s]
         ts_ns = data.E * MS
         if code in (DECLINED, UNHANDLED):  # the compiled step left this frame to the Python one
-            python = self._steps[data.s][1]
+            python = self._python_steps[data.s]
             result = python.rest(data, ts_ns) if code == DECLINED else python(data, recv_ns)
             if result.__class__ is BookDelta:
                 link.emit(result)
