@@ -18,13 +18,11 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from desk.config import Settings
 from desk.domain.events import Event
@@ -43,6 +41,7 @@ from desk.ui.trading_actions import TRADING_BINDINGS, TradingActions
 from desk.ui.widgets.chan_chart import ChanChart
 from desk.ui.widgets.chart import PriceChart
 from desk.ui.widgets.ladder import Ladder
+from desk.ui.widgets.layout import Column, DeskFooter, DeskScreen, Row
 from desk.ui.widgets.status import StatusBar
 from desk.ui.widgets.tape import Tape
 
@@ -118,17 +117,20 @@ class DeskApp(TradingActions):
     # --- layout ------------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
-        with Horizontal(id="main"):
+        with Row(id="main"):
             yield Ladder(self.settings.ui.depth_levels, id="ladder")
             # Market on top (tape, chart), the desk's trading panels under it (desk/ui/trading_actions.py).
-            with Vertical(id="right"):
-                with Horizontal(id="market-row"):
+            with Column(id="right"):
+                with Row(id="market-row"):
                     yield Tape(id="tape")
-                    with Vertical(id="panels"):
+                    with Column(id="panels"):
                         yield PriceChart(id="chart")
                         yield ChanChart(id="chan")  # shown in the chart's place by `c`
                 yield from self.compose_trading()
-        yield Footer()
+        yield DeskFooter()
+
+    def get_default_screen(self) -> Screen[Any]:
+        return DeskScreen(id="_default")
 
     def on_mount(self) -> None:
         # Held, not queried per tick: a query each tick costs, and after exit has begun there is nothing to find.

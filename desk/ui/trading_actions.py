@@ -28,7 +28,6 @@ from typing import Any, ClassVar
 from textual import on
 from textual.app import App
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -45,6 +44,7 @@ from desk.ui.screens.params import ParamsScreen
 from desk.ui.session import MIN_VAR_RETURNS, SOURCE, TradingSession
 from desk.ui.trading_model import STATUS_SHORT
 from desk.ui.widgets.equity import EquityChart
+from desk.ui.widgets.layout import Column, Row
 from desk.ui.widgets.orders import OrdersTable
 from desk.ui.widgets.positions import PositionsPanel
 from desk.ui.widgets.risk import RiskPanel
@@ -111,8 +111,8 @@ class TradingActions(App[None]):
     # --- layout --------------------------------------------------------------------------------------
     def compose_trading(self) -> Iterator[Widget]:
         """The trading row: strategies, orders, positions and equity on the left, risk on the right."""
-        with Horizontal(id="trading-row"):
-            with Vertical(id="trading-left"):
+        with Row(id="trading-row"):
+            with Column(id="trading-left"):
                 yield PanelTitle(" strategies", classes="panel-title")
                 yield StrategiesTable(id="strategies")
                 yield PanelTitle(" orders", classes="panel-title")

@@ -9,11 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich.segment import Segment
 from rich.style import Style
+from textual.filter import Monochrome
 from textual.geometry import Region
+from textual.strip import Strip
 from textual.widget import Widget
 
 from desk.feeds.sim import SimulatedMarket
 from desk.ui.widgets.ladder import Ladder
+from desk.ui.widgets.layout import Column, DeskFooter, DeskScreen, Row, blank_lines
 from desk.ui.widgets.lines import LineWidget, join_cells
 
 from .conftest import DeskPair
@@ -99,3 +102,25 @@ async def test_panels_paint_what_textuals_styling_pass_would(warm_desk: DeskPair
         ladder.styles.border = ("round", "red")
         await pilot.pause()
         assert ladder.render_lines(Region(0, 0, ladder.region.width, 1))[0].text.startswith("╭")
+
+
+def backgrounds(strips: list[Strip]) -> list[list[tuple[str, object]]]:
+    """Each cell of blank strips as it looks: a space on its background."""
+    return [[(char, style.bgcolor if style else None) for text, style, _ in strip for char in text] for strip in strips]
+
+
+async def test_containers_paint_their_background_as_textual_would(warm_desk: DeskPair, market: SimulatedMarket) -> None:
+    app, _ = make_app(warm_desk, market)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        backdrops = [app.screen, *app.query(Row), *app.query(Column), app.query_one(DeskFooter)]
+        assert isinstance(app.screen, DeskScreen) and len(backdrops) == 8
+        for widget in backdrops:
+            width, height = widget.region.size
+            crop = Region(2, 1, width - 4, height - 1)
+            ours = blank_lines(widget, crop)
+            assert ours is not None and widget.render_lines(crop) == ours
+            assert backgrounds(ours) == backgrounds(Widget.render_lines(widget, crop)), widget
+        # A filter the app applies to colours (NO_COLOR) sends them back through Textual's path.
+        app._filters.append(Monochrome())
+        assert all(blank_lines(widget, Region(0, 0, 4, 1)) is None for widget in backdrops)

@@ -34,12 +34,12 @@ class LineWidget(Widget):
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {f"line--{role}" for role in ROLES}
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, classes: str | None = None, lines: Sequence[Line] = ()) -> None:
         super().__init__(id=id, classes=classes)
-        self._lines: list[Line] = []
+        self._lines: list[Line] = list(lines)
         # The strip of each shown line (None until painted): a frame that repaints other panels reads these
         # without hashing a single line.
-        self._painted: list[Strip | None] = []
+        self._painted: list[Strip | None] = [None] * len(self._lines)
         # Strips by line, sized to the widget on resize: enough for this frame's and the last frame's lines (a
         # tape's rows move down a row, a ladder's levels come back). A bigger cache keeps thousands of dead strips
         # (each with seven small caches of its own) alive for the collector to walk.
@@ -106,17 +106,8 @@ class LineWidget(Widget):
             style = self._role_styles[""] = self.rich_style
         return style
 
-    def _paints_plain(self) -> bool:
-        """Whether Textual's styling pass would leave this widget's strips as they are (see the module doc)."""
-        styles = self.styles
-        if styles.gutter or styles.tint.a or styles.text_opacity != 1.0 or self.opacity != 1.0:
-            return False
-        if any(edge for edge, _ in styles.outline):
-            return False
-        return not (styles.has_rule("hatch") and styles.hatch != "none")
-
     def render_lines(self, crop: Region) -> list[Strip]:
-        if not self._paints_plain():
+        if not paints_plain(self):
             return super().render_lines(crop)
         width = self.size.width
         strip_at = self._strip_at
@@ -157,6 +148,18 @@ class LineWidget(Widget):
         if used > width:
             return Strip(segments, used).crop(0, width)
         return Strip(segments, width)
+
+
+def paints_plain(widget: Widget) -> bool:
+    """Whether Textual's per-line styling pass would leave ``widget``'s own lines as they are: no border or
+    padding, outline, tint, hatch, keyline or (inherited) opacity."""
+    styles = widget.styles
+    if styles.gutter or styles.tint.a or styles.text_opacity != 1.0 or widget.opacity != 1.0:
+        return False
+    keyline: str = styles.keyline[0]  # "none" when unset, whatever the annotation says
+    if any(edge for edge, _ in styles.outline) or keyline != "none":
+        return False
+    return not (styles.has_rule("hatch") and styles.hatch != "none")
 
 
 def join_cells(cells: Sequence[tuple[str, Style]], width: int, pad: Style) -> tuple[list[Segment], int]:

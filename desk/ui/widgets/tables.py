@@ -8,14 +8,19 @@ cells when the rows are the same, a rebuild (keeping the selected row) when rows
 from __future__ import annotations
 
 from textual.coordinate import Coordinate
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
+
+from desk.ui.widgets.lines import LineWidget
 
 Row = tuple[str, ...]
 KeyedRows = list[tuple[str, Row]]
 
 
-class PanelTitle(Static):
-    """A table's title row, painted like the Line-API panels' own title rows."""
+class PanelTitle(LineWidget):
+    """A table's title row: the Line-API panels' own title row, so it paints as cheaply as they do."""
+
+    def __init__(self, title: str, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes, lines=[((title, "title"),)])
 
 
 class SyncedTable(DataTable[str]):
