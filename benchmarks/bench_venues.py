@@ -6,12 +6,14 @@ and the pipeline run interleaved, round after round over the same frames, timed 
 is the best round, and the ratio is also given as the median of the per-round ratios (both halves of a ratio
 measured seconds apart, under the same load). All in this process:
 - json.loads alone, msgspec.json.decode alone (the decoders),
-- the full adapter path (BinanceAdapter.on_message: typed msgspec decode into a depthUpdate Struct, string ->
-  integer ticks/lots, health counters, sequence check, BookDelta, apply to the adapter's OrderBook with the
-  crossed check),
-- and each of those stages alone over the same frames, so the cost of every step is visible.
-Sizes are made unique per cycle (a cycled recording would otherwise let the parsers' small text cache hit on
-every size); prices and the removal size "0.00000000" repeat, as they do on a live stream.
+- the full adapter path (BinanceAdapter.on_message: typed msgspec decode into a depthUpdate Struct, then the
+  symbol's DepthStep: health counters, sequence checks, level texts -> integer ticks/lots, BookDelta, apply to the
+  adapter's OrderBook with the crossed check), with the receive stamps a live feed passes,
+- and its parts alone over the same frames (the decode; the step, compiled and in Python), plus the whole
+  pipeline with the Python step (what runs where desk._native could not be built).
+Frames are compact JSON, as Binance sends them. Sizes are made unique per cycle (a cycled recording would otherwise
+let the parsers' small text cache hit on every size); prices and the removal size "0.00000000" repeat, as they do
+on a live stream.
 Target (issue 5): the full pipeline at least half the rate of decoding alone.
 """
 
@@ -26,11 +28,11 @@ from typing import Any
 
 import msgspec
 
+from desk import native
 from desk.domain.events import BookDelta, BookSnapshot
 from desk.domain.instruments import Instrument
 from desk.feeds.health import FeedHealth
 from desk.feeds.venues import binance as binance_module
-from desk.feeds.venues import numbers
 from desk.feeds.venues.base import VenueInstrument
 from desk.feeds.venues.binance import BinanceAdapter
 
@@ -120,63 +122,50 @@ def _interleaved(cases: dict[str, Callable[[], None]], rounds: int) -> dict[str,
     return times
 
 
-def _stages(frames: list[bytes], chunks: list[tuple[int, list[bytes]]]) -> list[tuple[str, float]]:
-    """Each stage of the pipeline alone, over the same frames: microseconds per message."""
+def _stages(
+    frames: list[bytes], chunks: list[tuple[int, list[bytes]]], recv_chunks: list[list[int]]
+) -> list[tuple[str, float]]:
+    """The pipeline's two halves alone, over the same frames (microseconds per message): the typed decode, and the
+    per-frame DepthStep (health count, sequence checks, level texts -> integers, BookDelta, book update), compiled
+    and in Python; plus the whole pipeline with the Python step, the fallback when desk._native is not built."""
     n = len(frames)
     decoded = [binance_module._decode_depth(f).data for f in frames]
-    adapter, link = _adapter()
-    sb = adapter.books["NKN-USDT"]
-
-    raw_levels = numbers.RawLevelParser(sb.parse_price, sb.parse_size)
-
-    def parse_levels() -> None:
-        sb.parse_price.cache.clear()  # every round starts as cold as the pipeline's fresh adapter
-        sb.parse_size.cache.clear()
-        parse = raw_levels
-        for d in decoded:
-            parse(d.b, d.a)
-
-    levels = [raw_levels.slow(d.b, d.a) for d in decoded]
-
-    def health() -> None:
-        message = link.health.message
-        for _ in decoded:
-            message("NKN-USDT", 1, 2)
-
-    def make_deltas() -> None:
-        for i, (bids, asks) in enumerate(levels):
-            BookDelta("NKN-USDT", "binance", i, i, 1, bids, asks)
-
-    deltas: list[list[BookDelta]] = []
+    data_chunks = []
     i = 0
-    for seq, chunk in chunks:
-        group = []
-        for k in range(len(chunk)):
-            bids, asks = levels[i]
-            group.append(BookDelta("NKN-USDT", "binance", seq + 2 * k + 1, seq + 2 * k + 2, 1, bids, asks))
-            i += 1
-        deltas.append(group)
-
-    def apply() -> None:
-        for (seq, _), group in zip(chunks, deltas, strict=True):
-            _reset(adapter, seq)
-            book = sb.book
-            for delta in group:
-                book.apply_delta(delta)
-                if book.is_crossed:
-                    raise AssertionError("crossed")
+    for _, chunk in chunks:
+        data_chunks.append(decoded[i : i + len(chunk)])
+        i += len(chunk)
 
     def typed_decode() -> None:
         dec = binance_module._decode_depth
         for f in frames:
             dec(f)
 
+    def run_steps(python: bool) -> None:
+        adapter, link = _adapter()
+        adapter._bind_steps(link.health)
+        step = (adapter._python_steps if python else adapter._steps)["NKNUSDT"]
+        for (seq, _), data, stamps in zip(chunks, data_chunks, recv_chunks, strict=True):
+            _reset(adapter, seq)
+            for d, recv_ns in zip(data, stamps, strict=True):
+                if step(d, recv_ns).__class__ is not BookDelta:
+                    raise AssertionError("every benchmark frame must produce a delta")
+
+    def python_pipeline() -> None:
+        adapter, link = _adapter()
+        adapter._bind_steps(link.health)
+        adapter._steps = dict(adapter._python_steps)  # type: ignore[arg-type]
+        on_message = adapter.on_message
+        for (seq, chunk), stamps in zip(chunks, recv_chunks, strict=True):
+            _reset(adapter, seq)
+            for f, recv_ns in zip(chunk, stamps, strict=True):
+                on_message(f, recv_ns, link)
+
     cases = {
         "typed msgspec decode (depthUpdate Struct)": typed_decode,
-        "raw level text -> integer ticks/lots": parse_levels,
-        "health counters (FeedHealth.message)": health,
-        "BookDelta construction (frozen Struct)": make_deltas,
-        "OrderBook.apply_delta + crossed check": apply,
+        "DepthStep, compiled (desk._native)": lambda: run_steps(python=False),
+        "DepthStep, Python": lambda: run_steps(python=True),
+        "whole pipeline with the Python step": python_pipeline,
     }
     times = _interleaved(cases, ROUNDS)
     return [(name, 1e6 * min(times[name]) / n) for name in cases]
@@ -223,12 +212,10 @@ def main() -> None:
           f"   = {r_pipe / r_msgspec:.2f} x msgspec decode, {r_pipe / r_json:.2f} x json.loads")  # fmt: skip
     print(f"  pipeline / msgspec decode, median of {ROUNDS} rounds: {median:.2f} x"
           f" (range {per_round[0]:.2f}-{per_round[-1]:.2f})")  # fmt: skip
-    print("  stages alone (us/msg):")
-    total = 0.0
-    for name, us in _stages(frames, chunks):
-        total += us
+    print(f"  compiled depth step in use: {native.DepthStep is not None} (desk._native; DESK_NO_NATIVE=1 disables it)")
+    print("  parts alone (us/msg):")
+    for name, us in _stages(frames, chunks, recv_chunks):
         print(f"    {name:<44} {us:5.2f}")
-    print(f"    {'sum of stages':<44} {total:5.2f}   (the pipeline adds symbol routing and sequence checks)")
     verdict = "met" if median >= 0.5 else "NOT met"
     print(f"  target pipeline >= 0.5 x msgspec decode alone: {verdict}")
 

@@ -1,6 +1,6 @@
 from collections.abc import Sequence
 
-from desk.domain.events import Level
+from desk.domain.events import BookDelta, Level
 
 def parse_levels(raw: object, price_decimals: int, size_decimals: int, /) -> tuple[Level, ...] | None: ...
 def apply_levels(book: dict[int, int], keys: list[int], levels: Sequence[Level], negate: bool, /) -> None: ...
@@ -16,3 +16,31 @@ def apply_sides(
     ask_levels: Sequence[Level],
     /,
 ) -> int: ...
+def depth_delta(
+    delta_type: type[BookDelta],
+    symbol: str,
+    venue: str,
+    first_seq: int,
+    seq: int,
+    ts_ns: int,
+    raw_bids: object,
+    raw_asks: object,
+    price_decimals: int,
+    size_decimals: int,
+    /,
+) -> BookDelta | None: ...
+
+class DepthStep:
+    def __init__(
+        self,
+        symbol: str,
+        venue: str,
+        delta_type: type[BookDelta],
+        book: object,
+        state: object,
+        health: object,
+        data_type: type,
+        price_decimals: int,
+        size_decimals: int,
+    ) -> None: ...
+    def __call__(self, data: object, recv_ns: int, /) -> BookDelta | int: ...
