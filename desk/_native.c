@@ -1,17 +1,19 @@
 /* desk._native: the compiled hot path of a venue depth message.
  *
  * Why C: a Binance depth diff carries two or three levels, so the pure-Python pipeline is dominated by
- * interpreter overhead per level (text -> integer ticks, then the dict/bisect book update); the issue's target
- * (decode + normalise + apply at half the rate of decoding alone) is out of reach of bytecode. Both functions
- * here compute exactly what their Python twins compute (desk.feeds.venues.numbers.parse_levels and the level
- * loops of desk.book.l2.OrderBook.apply_delta); tests/unit/test_native.py checks them against those twins and
- * against Decimal with hypothesis. The package works without this module (pure-Python fallback); it is built by
- * hatch_build.py when a C compiler is present.
+ * interpreter overhead (text -> integer ticks, health counters, sequence checks, the BookDelta, the dict/bisect
+ * book update); the issue's target (decode + normalise + apply at half the rate of decoding alone) is out of reach
+ * of bytecode. Every entry point computes exactly what its Python twin computes:
+ *   parse_depth  - desk.feeds.venues.numbers.RawLevelParser.slow (level texts -> integer levels, both sides)
+ *   apply_sides  - the level loops and the crossed check of desk.book.l2.OrderBook.apply_delta
+ *   DepthStep    - desk.feeds.venues.depth_step.DepthStep (the whole per-frame step of Binance's diff sync)
+ * tests/unit/test_native.py, test_book.py and test_depth_step.py check them against those twins (and the parser
+ * against Decimal) with hypothesis. desk works without this module (desk.native falls back to Python); it is built
+ * by hatch_build.py when a C compiler is present.
  *
- * parse_levels declines (returns None, having touched nothing) on anything it does not handle exactly: a text
- * that is not plain digits with an optional dot, more than 18 significant digits, an off-grid value, JSON it
- * does not expect. The caller then takes the Python path, which either parses the unusual text or raises the
- * precise error. It never guesses.
+ * The parser declines (touching nothing) anything it does not handle exactly: a text that is not plain digits
+ * with an optional dot, more than 18 digits, an off-grid value, JSON it does not expect. The caller then takes
+ * the Python path, which either parses the unusual text or raises the precise error. It never guesses.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -156,52 +158,7 @@ static Py_ssize_t parse_pairs(Cursor *c, int pdec, int sdec, int64_t **levels, P
     return c->p == c->end ? n : -1;
 }
 
-static PyObject *levels_tuple(const int64_t *levels, Py_ssize_t n);
-
-PyDoc_STRVAR(parse_levels_doc,
-             "parse_levels(raw, price_decimals, size_decimals, /) -> tuple[tuple[int, int], ...] | None\n\n"
-             "The JSON text of [[price, size], ...] string pairs (bytes or any buffer, e.g. msgspec.Raw) -> "
-             "integer levels on 10**-decimals grids; None declines (the caller takes the exact Python path).");
-
-static PyObject *parse_levels(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "parse_levels expects (raw, price_decimals, size_decimals)");
-        return NULL;
-    }
-    long pdec = PyLong_AsLong(args[1]);
-    long sdec = PyLong_AsLong(args[2]);
-    if ((pdec == -1 || sdec == -1) && PyErr_Occurred()) {
-        return NULL;
-    }
-    if (pdec < 0 || pdec > MAX_DIGITS || sdec < 0 || sdec > MAX_DIGITS) {
-        Py_RETURN_NONE;
-    }
-    Py_buffer view;
-    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
-        return NULL;
-    }
-    int64_t stack[2 * STACK_LEVELS];
-    int64_t *levels = stack;
-    Cursor c = {(const char *)view.buf, (const char *)view.buf + view.len};
-    Py_ssize_t n = parse_pairs(&c, (int)pdec, (int)sdec, &levels, STACK_LEVELS, stack);
-    PyBuffer_Release(&view);
-    PyObject *result = NULL;
-    if (n == -2) {
-        goto done;
-    }
-    if (n < 0) {
-        result = Py_NewRef(Py_None);
-        goto done;
-    }
-    result = levels_tuple(levels, n);
-done:
-    if (levels != stack) {
-        PyMem_Free(levels);
-    }
-    return result;
-}
-
-/* Both sides' texts -> their integer levels; NULL with an exception, None to decline, else (bids, asks). */
+/* Parsed levels -> a tuple of (price, size) int pairs. */
 static PyObject *levels_tuple(const int64_t *levels, Py_ssize_t n) {
     PyObject *result = PyTuple_New(n);
     if (result == NULL) {
@@ -229,8 +186,8 @@ static PyObject *levels_tuple(const int64_t *levels, Py_ssize_t n) {
 
 PyDoc_STRVAR(parse_depth_doc,
              "parse_depth(raw_bids, raw_asks, price_decimals, size_decimals, /) -> (bids, asks) | None\n\n"
-             "parse_levels for both sides of one depth message in one call; None declines both (the caller "
-             "takes the exact Python path for the message).");
+             "The JSON texts of both sides' [[price, size], ...] string pairs (bytes or any buffer, e.g. msgspec.Raw) "
+             "-> integer levels on 10**-decimals grids; None declines (the caller takes the exact Python path).");
 
 static PyObject *parse_depth(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 4) {
@@ -281,28 +238,6 @@ done:
         }
     }
     return result;
-}
-
-PyDoc_STRVAR(depth_delta_doc,
-             "depth_delta(delta_type, symbol, venue, first_seq, seq, ts_ns, raw_bids, raw_asks, price_decimals, "
-             "size_decimals, /) -> BookDelta | None\n\n"
-             "parse_depth, then delta_type(symbol, venue, first_seq, seq, ts_ns, bids, asks): the normalised event "
-             "of one depth message in one call; None declines (the caller takes the exact Python path).");
-
-static PyObject *depth_delta(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 10) {
-        PyErr_SetString(PyExc_TypeError, "depth_delta expects 10 arguments");
-        return NULL;
-    }
-    PyObject *parsed = parse_depth(self, args + 6, 4);
-    if (parsed == NULL || parsed == Py_None) {
-        return parsed;
-    }
-    PyObject *call[7] = {args[1], args[2], args[3], args[4], args[5], PyTuple_GET_ITEM(parsed, 0),
-                         PyTuple_GET_ITEM(parsed, 1)};
-    PyObject *delta = PyObject_Vectorcall(args[0], call, 7, NULL);
-    Py_DECREF(parsed);
-    return delta;
 }
 
 /* The value of an int that fits in int64; 0 (with *ok = 0) otherwise, or -1 with an exception set. Prices are
@@ -413,27 +348,10 @@ fail:
     return -1;
 }
 
-PyDoc_STRVAR(apply_levels_doc,
-             "apply_levels(book, keys, levels, negate, /) -> None\n\n"
-             "OrderBook's level loop: for each (price, size), a non-zero size sets book[price] (adding the key "
-             "to the sorted list keys when the price is new), a zero size removes the price. keys holds "
-             "-price when negate is true (bids), so both lists ascend from the touch.");
-
-static PyObject *apply_levels(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 4 || !PyDict_CheckExact(args[0]) || !PyList_CheckExact(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "apply_levels expects (dict, list, levels, negate)");
-        return NULL;
-    }
-    int negate = PyObject_IsTrue(args[3]);
-    if (negate < 0 || apply_side(args[0], args[1], args[2], negate) < 0) {
-        return NULL;
-    }
-    Py_RETURN_NONE;
-}
-
 PyDoc_STRVAR(apply_sides_doc,
              "apply_sides(bids, bid_keys, bid_levels, asks, ask_prices, ask_levels, /) -> int\n\n"
-             "apply_levels for both sides of one delta in one call (bids negated); returns 2 * (number of "
+             "OrderBook.apply_delta's level loops for both sides (a non-zero size sets book[price], adding the key "
+             "to the sorted list when the price is new; zero removes it; bid keys are -price); returns 2 * (number of "
              "levels) + 1 if the book is now crossed (best bid above best ask), else + 0.");
 
 static PyObject *apply_sides(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
@@ -924,11 +842,8 @@ static PyTypeObject DepthStepType = {
 };
 
 static PyMethodDef methods[] = {
-    {"parse_levels", (PyCFunction)(void (*)(void))parse_levels, METH_FASTCALL, parse_levels_doc},
-    {"apply_levels", (PyCFunction)(void (*)(void))apply_levels, METH_FASTCALL, apply_levels_doc},
     {"apply_sides", (PyCFunction)(void (*)(void))apply_sides, METH_FASTCALL, apply_sides_doc},
     {"parse_depth", (PyCFunction)(void (*)(void))parse_depth, METH_FASTCALL, parse_depth_doc},
-    {"depth_delta", (PyCFunction)(void (*)(void))depth_delta, METH_FASTCALL, depth_delta_doc},
     {NULL, NULL, 0, NULL},
 };
 

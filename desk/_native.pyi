@@ -2,8 +2,6 @@ from collections.abc import Sequence
 
 from desk.domain.events import BookDelta, Level
 
-def parse_levels(raw: object, price_decimals: int, size_decimals: int, /) -> tuple[Level, ...] | None: ...
-def apply_levels(book: dict[int, int], keys: list[int], levels: Sequence[Level], negate: bool, /) -> None: ...
 def parse_depth(
     raw_bids: object, raw_asks: object, price_decimals: int, size_decimals: int, /
 ) -> tuple[tuple[Level, ...], tuple[Level, ...]] | None: ...
@@ -16,19 +14,6 @@ def apply_sides(
     ask_levels: Sequence[Level],
     /,
 ) -> int: ...
-def depth_delta(
-    delta_type: type[BookDelta],
-    symbol: str,
-    venue: str,
-    first_seq: int,
-    seq: int,
-    ts_ns: int,
-    raw_bids: object,
-    raw_asks: object,
-    price_decimals: int,
-    size_decimals: int,
-    /,
-) -> BookDelta | None: ...
 
 class DepthStep:
     def __init__(

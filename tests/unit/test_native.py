@@ -46,10 +46,10 @@ def decimals(step: str) -> int:
 def native_one(text: str, step: str, *, as_size: bool = False) -> int | None:
     """The C parser's answer for one text (None: declined)."""
     k = decimals(step)
-    assert native.parse_levels is not None
+    assert native.parse_depth is not None
     raw = json.dumps([["1", text]] if as_size else [[text, "1"]]).encode()
-    got = native.parse_levels(raw, 0 if as_size else k, k if as_size else 0)
-    return None if got is None else got[0][1 if as_size else 0]
+    got = native.parse_depth(raw, b"[]", 0 if as_size else k, k if as_size else 0)
+    return None if got is None else got[0][0][1 if as_size else 0]
 
 
 fixed_point = st.builds(
@@ -126,8 +126,9 @@ def test_whole_messages_match_the_python_path(pairs: list[tuple[str, str]], spac
     ],
 )
 def test_unexpected_json_is_declined(raw: bytes) -> None:
-    assert native.parse_levels is not None
-    assert native.parse_levels(raw, 2, 2) is None
+    assert native.parse_depth is not None
+    assert native.parse_depth(raw, b"[]", 2, 2) is None
+    assert native.parse_depth(b"[]", raw, 2, 2) is None
 
 
 def test_decline_of_either_side_declines_the_message() -> None:
@@ -145,21 +146,26 @@ def test_off_grid_texts_reach_the_python_error() -> None:
 
 def test_non_power_of_ten_grids_use_the_python_path() -> None:
     parser = RawLevelParser(GridParser(Decimal("0.25"), "price"), GridParser(Decimal("1"), "size"))
-    assert parser.fast != native.parse_depth
+    assert parser.fast is None
     assert parser(msgspec.Raw(b'[["1.75", "2"]]'), msgspec.Raw(b"[]")) == (((7, 2),), ())
 
 
-def test_apply_levels_matches_the_python_loop() -> None:
-    assert native.apply_levels is not None and native.apply_sides is not None
+def test_apply_sides_matches_the_python_loop() -> None:
+    assert native.apply_sides is not None
     book: dict[int, int] = {}
     keys: list[int] = []
-    native.apply_levels(book, keys, [(5, 1), (3, 2), (7, 0), (4, 1), (5, 3)], True)
-    assert book == {5: 3, 3: 2, 4: 1} and keys == [-5, -4, -3]
-    native.apply_levels(book, keys, [(5, 0), (9, 0), [4, 0]], True)  # lists work too; unknown price: no-op
-    assert book == {3: 2} and keys == [-3]
     asks: dict[int, int] = {}
     prices: list[int] = []
+    levels = [(5, 1), (3, 2), (7, 0), (4, 1), (5, 3)]
+    assert native.apply_sides(book, keys, levels, asks, prices, []) == 2 * 5 + 0
+    assert book == {5: 3, 3: 2, 4: 1} and keys == [-5, -4, -3]
+    native.apply_sides(book, keys, [(5, 0), (9, 0), [4, 0]], asks, prices, [])  # lists work; unknown price: no-op
+    assert book == {3: 2} and keys == [-3]
     assert native.apply_sides(book, keys, [(6, 1)], asks, prices, [(7, 1)]) == 2 * 2 + 0  # not crossed
     assert native.apply_sides(book, keys, [(8, 1)], asks, prices, []) == 2 * 1 + 1  # bid 8 > ask 7: crossed
+    floats: dict[float, int] = {}
+    float_keys: list[float] = []
+    native.apply_sides(floats, float_keys, [(2.5, 1), (0.5, 1)], {}, [], [])  # type: ignore[arg-type]
+    assert float_keys == [-2.5, -0.5]  # not ints: the generic comparison, same order as the Python loop
     with pytest.raises(TypeError):
-        native.apply_levels(book, keys, [(1, 2, 3)], True)
+        native.apply_sides(book, keys, [(1, 2, 3)], asks, prices, [])  # type: ignore[list-item]

@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import pytest
 
+from desk import native
+from desk.book import l2
 from desk.book.l2 import BookState, OrderBook
 from desk.domain.events import BookDelta, BookSnapshot, Side, Trade
 from desk.domain.instruments import Instrument
@@ -75,7 +77,19 @@ def lines() -> list[dict[str, object]]:
     return recording(FILE)
 
 
-async def test_recorded_session_syncs_without_gap(lines: list[dict[str, object]]) -> None:
+@pytest.fixture(params=["compiled", "python"])
+def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The adapter with desk._native (when built) and without it (the pure-Python fallback)."""
+    if request.param == "python":
+        monkeypatch.setattr(native, "DepthStep", None)
+        monkeypatch.setattr(native, "parse_depth", None)
+        monkeypatch.setattr(l2, "_native_apply_sides", None)
+    elif not native.available():
+        pytest.skip("desk._native is not built")
+    return str(request.param)
+
+
+async def test_recorded_session_syncs_without_gap(lines: list[dict[str, object]], path: str) -> None:
     adapter = BinanceAdapter(_instruments(), ws_url="ws://unused", rest_url="http://unused")
     link = FakeLink("binance", list(SYMBOLS.values()))
     for line in lines:
@@ -83,7 +97,8 @@ async def test_recorded_session_syncs_without_gap(lines: list[dict[str, object]]
             link.rest.add("/api/v3/depth", line["msg"])
             await link.run_spawned()  # the snapshot arrives where it was recorded
         elif line["kind"] in ("ws_depth@100ms", "ws_aggTrade"):
-            adapter.on_message(json.dumps(line["msg"]), 1, link)
+            recv_ns = int(Decimal(str(line["t"])) * 10**9)  # the recorded receive time
+            adapter.on_message(json.dumps(line["msg"], separators=(",", ":")), recv_ns, link)
     assert link.resyncs == []
     assert link.health.malformed == 0
     assert adapter.snapshots_fetched == 4

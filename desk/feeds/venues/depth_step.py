@@ -93,7 +93,7 @@ def make_step(
     which takes the frames the compiled step declines."""
     python = DepthStep(symbol, venue, book, state, health, levels)
     compiled = native.DepthStep
-    if compiled is None or levels.fast is not native.parse_depth or type(book) is not OrderBook:
+    if compiled is None or levels.fast is None or type(book) is not OrderBook:
         return python, python
     step = compiled(
         symbol, venue, BookDelta, book, state, health, data_type, levels.price_decimals, levels.size_decimals

@@ -219,16 +219,14 @@ _decode_pairs = msgspec.json.Decoder(list[tuple[str, str]]).decode
 
 class RawLevelParser:
     """Both sides of a depth message, as JSON texts of ``[[price, size], ...]`` (``msgspec.Raw`` fields of a typed
-    frame) -> integer levels, or straight to the ``BookDelta`` that carries them.
+    frame) -> integer levels.
 
-    The compiled functions (``desk.native``) read the texts straight into integers, with no ``str`` per number.
-    Whatever they decline (odd texts, off-grid values, grids that are not ``10**-k``) goes to the Python path,
-    which decodes the pairs and runs ``parse_levels``: the same answers, or the precise error. Hot loops call
-    ``fast``/``fast_delta`` with ``price_decimals, size_decimals`` and, on ``None``, ``slow``/``slow_delta``;
-    without the compiled module the fast names are the Python path itself. All raise ``msgspec.MsgspecError``
-    when a text is not a list of string pairs."""
+    The compiled parser (``desk.native.parse_depth``) reads the texts straight into integers, with no ``str`` per
+    number. Whatever it declines (odd texts, off-grid values, grids that are not ``10**-k``) goes to ``slow``,
+    which decodes the pairs and runs ``parse_levels``: the same answers, or the precise error. Both raise
+    ``msgspec.MsgspecError`` when a text is not a list of string pairs."""
 
-    __slots__ = ("fast", "fast_delta", "price_decimals", "prices", "size_decimals", "sizes")
+    __slots__ = ("fast", "price_decimals", "prices", "size_decimals", "sizes")
 
     def __init__(self, prices: GridParser, sizes: GridParser) -> None:
         self.prices = prices
@@ -236,31 +234,18 @@ class RawLevelParser:
         self.price_decimals = prices.decimals or 0
         self.size_decimals = sizes.decimals or 0
         usable = prices.decimals is not None and sizes.decimals is not None
-        self.fast: native.ParseDepth = native.parse_depth if usable and native.parse_depth else self._python
-        self.fast_delta: native.DepthDelta = native.depth_delta if usable and native.depth_delta else self._python_delta
+        # the compiled parser, or None: then every message takes the Python path
+        self.fast: native.ParseDepth | None = native.parse_depth if usable else None
 
-    def _python(self, raw_bids: Any, raw_asks: Any, _pd: int, _sd: int) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
-        return self.slow(raw_bids, raw_asks)
-
-    def _python_delta(
-        self,
-        delta_type: type[BookDelta],
-        symbol: str,
-        venue: str,
-        first_seq: int,
-        seq: int,
-        ts_ns: int,
-        raw_bids: Any,
-        raw_asks: Any,
-        _pd: int,
-        _sd: int,
-    ) -> BookDelta:
-        return self.slow_delta(delta_type, symbol, venue, first_seq, seq, ts_ns, raw_bids, raw_asks)
+    def __call__(self, raw_bids: Any, raw_asks: Any) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
+        fast = self.fast
+        parsed = None if fast is None else fast(raw_bids, raw_asks, self.price_decimals, self.size_decimals)
+        return self.slow(raw_bids, raw_asks) if parsed is None else parsed
 
     def slow(self, raw_bids: Any, raw_asks: Any) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
         return self.side(raw_bids), self.side(raw_asks)
 
-    def slow_delta(
+    def slow_delta(  # the Python path end to end: what the compiled DepthStep hands back, and its specification
         self,
         delta_type: type[BookDelta],
         symbol: str,
@@ -276,10 +261,6 @@ class RawLevelParser:
     def side(self, raw: Any) -> tuple[Level, ...]:
         """One side through the Python path."""
         return parse_levels(_decode_pairs(raw), self.prices, self.sizes)
-
-    def __call__(self, raw_bids: Any, raw_asks: Any) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
-        parsed = self.fast(raw_bids, raw_asks, self.price_decimals, self.size_decimals)
-        return self.slow(raw_bids, raw_asks) if parsed is None else parsed
 
 
 def parse_rfc3339_ns(text: str) -> int:
