@@ -3,6 +3,7 @@ same pixels on screen."""
 
 from __future__ import annotations
 
+import gc
 from itertools import pairwise
 
 from hypothesis import given
@@ -17,7 +18,7 @@ from textual.widget import Widget
 from desk.feeds.sim import SimulatedMarket
 from desk.ui.widgets.ladder import Ladder
 from desk.ui.widgets.layout import Column, DeskFooter, DeskScreen, Row, blank_lines
-from desk.ui.widgets.lines import LineWidget, join_cells
+from desk.ui.widgets.lines import LineWidget, PanelStrip, join_cells
 
 from .conftest import DeskPair
 from .test_app import SIZE, make_app
@@ -124,3 +125,23 @@ async def test_containers_paint_their_background_as_textual_would(warm_desk: Des
         # A filter the app applies to colours (NO_COLOR) sends them back through Textual's path.
         app._filters.append(Monochrome())
         assert all(blank_lines(widget, Region(0, 0, 4, 1)) is None for widget in backdrops)
+
+
+def test_a_divided_panel_strip_is_freed_by_reference_counting() -> None:
+    segments = [Segment("60035.70", STYLES[3]), Segment("  0.45", STYLES[2])]
+    assert [list(s) for s in PanelStrip(segments, 14).divide([8, 14])] == [
+        list(s) for s in Strip(segments, 14).divide([8, 14])
+    ]
+    gc.collect()
+    gc.disable()
+    try:
+        plain = Strip(segments, 14)
+        plain.divide([14])
+        del plain
+        assert gc.collect() > 0, "Textual's Strip caches [self] when divided at its length: a cycle"
+        panel = PanelStrip(segments, 14)
+        assert panel.divide([14]) == [panel]
+        del panel
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
