@@ -78,51 +78,60 @@ class Engine:
         """Called once after each batch: for work that must not run per level (strategies' on_book, equity)."""
         self._batch_listeners.append(listener)
 
-    def on_events(self, batch: Sequence[Event] | Iterable[Event]) -> None:
-        on_event = self.on_event
+    def on_events(self, batch: Sequence[Event] | Iterable[Event], *, end_batch: bool = True) -> None:
+        """Each event updates the engine's state (book, tape, bars, clock), then goes to the listeners in order;
+        after the batch (unless ``end_batch`` is false) the batch listeners run once.
+
+        The per-event steps are written out in this loop rather than in a method called per event: it runs for
+        every market event (every bar in a backtest), where a Python call costs as much as the bookkeeping.
+        """
+        books = self.books
+        listeners = self._listeners
         for event in batch:
-            on_event(event)
-        for listener in self._batch_listeners:
-            listener()
+            seq = self.seq + 1
+            self.seq = seq
+            self.events += 1
+            symbol = event.symbol
+            if symbol not in books:
+                continue
+            self.symbol_seq[symbol] = seq
+            # Most frequent kinds first: deltas and trades live, bars in backtests; snapshots only at (re)sync.
+            if type(event) is BookDelta:
+                self.level_updates += len(event.bids) + len(event.asks)
+                book = books[symbol]
+                try:
+                    book.apply_delta(event)
+                except SequenceGap as gap:
+                    if self.gap_handler is not None:
+                        self.gap_handler(symbol, str(gap))
+                self.now_ns = event.ts_ns
+            elif type(event) is Trade:
+                self.tapes[symbol].append(event)
+                self.bars[symbol].on_trade(event)
+                self.now_ns = event.ts_ns
+            elif type(event) is Bar:
+                # A bar is known when it closes: the clock moves to its end, so strategies deciding on it (and any
+                # order they send) are stamped at the close, and the next bar's open comes strictly later.
+                self.bar_marks[symbol] = event.close
+                self.now_ns = event.start_ns + event.timeframe_s * NS
+            elif type(event) is BookSnapshot:
+                books[symbol].apply_snapshot(event)
+                self.now_ns = event.ts_ns
+            elif type(event) is FeedStatus:
+                self.feed_status[symbol] = event
+                if event.state in (FeedState.DOWN, FeedState.RESYNCING, FeedState.STALE):
+                    book = books[symbol]
+                    if book.state is BookState.LIVE and event.state is not FeedState.STALE:
+                        book.invalidate(f"feed {event.state}")
+            for listener in listeners:
+                listener(event)
+        if end_batch:
+            for batch_listener in self._batch_listeners:
+                batch_listener()
 
     def on_event(self, event: Event) -> None:
-        seq = self.seq + 1
-        self.seq = seq
-        self.events += 1
-        symbol = event.symbol
-        if symbol not in self.books:
-            return
-        self.symbol_seq[symbol] = seq
-        # Most frequent kinds first: deltas and trades live, bars in backtests; snapshots only at (re)sync.
-        if type(event) is BookDelta:
-            self.level_updates += len(event.bids) + len(event.asks)
-            book = self.books[symbol]
-            try:
-                book.apply_delta(event)
-            except SequenceGap as gap:
-                if self.gap_handler is not None:
-                    self.gap_handler(symbol, str(gap))
-            self.now_ns = event.ts_ns
-        elif type(event) is Trade:
-            self.tapes[symbol].append(event)
-            self.bars[symbol].on_trade(event)
-            self.now_ns = event.ts_ns
-        elif type(event) is Bar:
-            # A bar is known when it closes: the clock moves to its end, so strategies deciding on it (and any
-            # order they send) are stamped at the close, and the next bar's open comes strictly later.
-            self.bar_marks[symbol] = event.close
-            self.now_ns = event.start_ns + event.timeframe_s * NS
-        elif type(event) is BookSnapshot:
-            self.books[symbol].apply_snapshot(event)
-            self.now_ns = event.ts_ns
-        elif type(event) is FeedStatus:
-            self.feed_status[symbol] = event
-            if event.state in (FeedState.DOWN, FeedState.RESYNCING, FeedState.STALE):
-                book = self.books[symbol]
-                if book.state is BookState.LIVE and event.state is not FeedState.STALE:
-                    book.invalidate(f"feed {event.state}")
-        for listener in self._listeners:
-            listener(event)
+        """One event, without the batch listeners."""
+        self.on_events((event,), end_batch=False)
 
     def view(self, symbol: str, depth: int = 25, trades: int = 50) -> MarketView:
         book = self.books[symbol]

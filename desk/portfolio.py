@@ -9,7 +9,7 @@ market uses the book mid (a float statistic), so unrealised P&L and equity are f
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
@@ -18,12 +18,20 @@ from desk.domain.instruments import Instrument
 from desk.execution.orders import Fill
 
 MONEY = Decimal("0.00000001")
-_ZERO = Fraction(0)  # shared: Fractions are immutable, and building one costs ~0.5 us per fill
+_DECIMAL_ZERO = Decimal(0)
+_ZERO = Fraction(0)  # shared: Fractions are immutable, and building one costs ~0.5 us
 _BUY = Side.BUY  # bound once: enum member access costs ~0.13 us on Python 3.11 (see desk.execution.orders)
 
 
 def to_decimal(value: Fraction) -> Decimal:
     return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(MONEY)
+
+
+def _quote(units: int | Fraction, unit: Fraction) -> Fraction:
+    """``units * unit``; for an int, one normalised Fraction built directly (``int * Fraction`` builds two)."""
+    if type(units) is int:
+        return Fraction(units * unit.numerator, unit.denominator) if units else _ZERO
+    return units * unit
 
 
 @dataclass(slots=True)
@@ -34,14 +42,45 @@ class Position:
     # Signed tick*lot cost of the open quantity: an int while only opens and full closes happened (the common
     # case, and much cheaper), a Fraction after a partial close; exact either way.
     cost: int | Fraction = 0
-    realized: Fraction = Fraction(0)  # quote currency
+    # Realised P&L in tick*lot units, exact in the same way (an int until a partial close at a fractional average
+    # price). ``realized`` converts the sum once: the very Fraction that adding every fill's quote-currency P&L
+    # gives, without a Fraction addition per fill.
+    realized_units: int | Fraction = 0
     fees: Decimal = Decimal(0)
     fills: int = 0
-    last_realized: Fraction = Fraction(0)  # P&L realised by the latest fill (risk: losing-streak trigger)
+    last_realized_units: int | Fraction = 0  # of the latest fill (``last_realized``)
     unit: Fraction = Fraction(0)  # quote currency of one tick * one lot, computed once
+    # (realized_units, its Decimal): equity asks for the Decimal on every valuation, it changes only on closes.
+    _realized_decimal: tuple[int | Fraction, Decimal] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.unit = Fraction(self.instrument.tick_size) * Fraction(self.instrument.lot_size)
+
+    @property
+    def realized(self) -> Fraction:
+        """Realised P&L in quote currency."""
+        return _quote(self.realized_units, self.unit)
+
+    @property
+    def last_realized(self) -> Fraction:
+        """P&L (quote currency) realised by the latest fill (risk: losing-streak trigger)."""
+        return _quote(self.last_realized_units, self.unit)
+
+    def realized_decimal(self) -> Decimal:
+        """``to_decimal(realized)``, converted again only after the realised P&L changed."""
+        units = self.realized_units
+        cached = self._realized_decimal
+        if cached is not None and cached[0] is units:  # the same (immutable) object: the same value
+            return cached[1]
+        unit = self.unit
+        if type(units) is int:
+            # to_decimal depends only on the value (a correctly rounded quotient, then quantized), so the
+            # unreduced ratio gives the same Decimal without normalising a Fraction first.
+            value = (Decimal(units * unit.numerator) / Decimal(unit.denominator)).quantize(MONEY)
+        else:
+            value = to_decimal(units * unit)
+        self._realized_decimal = (units, value)
+        return value
 
     @property
     def avg_price_ticks(self) -> Fraction | None:
@@ -56,39 +95,38 @@ class Position:
 
     def apply(self, fill: Fill) -> Fraction:
         """Apply a fill; returns the realised P&L (quote currency) it produced."""
+        self.update(fill)
+        return self.last_realized
+
+    def update(self, fill: Fill) -> None:
+        """Apply a fill without building its realised P&L as a Fraction (``apply``; the portfolio's path)."""
         signed = fill.quantity if fill.side is _BUY else -fill.quantity
         self.fees += fill.fee
         self.fills += 1
         quantity = self.quantity
         if quantity == 0 or (quantity > 0) == (signed > 0):
-            self.last_realized = _ZERO
+            self.last_realized_units = 0
             self.cost += fill.price * signed
             self.quantity = quantity + signed
-            return _ZERO
+            return
         closing = min(abs(signed), abs(quantity))
         if closing == abs(quantity):
             # A full close: (price - avg) * qty = price * qty - cost, exactly, in integers.
-            realized_ticks_lots: int | Fraction = fill.price * quantity - self.cost
+            realized: int | Fraction = fill.price * quantity - self.cost
             remaining_cost: int | Fraction = 0
         else:
             avg = Fraction(self.cost) / quantity
             # Long closed by a sell: (price - avg) per lot; short closed by a buy: (avg - price) per lot.
             direction = 1 if quantity > 0 else -1
-            realized_ticks_lots = (fill.price - avg) * closing * direction
+            realized = (fill.price - avg) * closing * direction
             remaining_cost = self.cost - avg * closing * direction
-        unit = self.unit
-        if type(realized_ticks_lots) is int:  # the same Fraction as ``int * unit``, built once instead of twice
-            realized = Fraction(realized_ticks_lots * unit.numerator, unit.denominator)
-        else:
-            realized = realized_ticks_lots * unit
-        self.realized += realized
-        self.last_realized = realized
+        self.realized_units += realized
+        self.last_realized_units = realized
         self.cost = remaining_cost
         self.quantity = quantity + signed
         remainder = abs(signed) - closing
         if remainder:  # the fill flipped the position: the rest opens at the fill price
             self.cost = fill.price * (remainder if signed > 0 else -remainder)
-        return realized
 
     def unrealized(self, mid: float | None) -> float:
         if not self.quantity or mid is None:
@@ -130,16 +168,18 @@ class Portfolio:
 
     def apply_fill(self, fill: Fill) -> Fraction:
         """Apply a fill to the symbol's and the strategy's position; returns the realised P&L it produced."""
-        if fill.symbol not in self.instruments:
+        symbol = fill.symbol
+        if symbol not in self.instruments:
             return Fraction(0)
-        realized = self.position(fill.symbol).apply(fill)
-        self.position(fill.symbol, fill.strategy).apply(fill)
+        pos = self.positions.get(symbol) or self.position(symbol)
+        pos.update(fill)
+        (self.by_strategy.get((fill.strategy, symbol)) or self.position(symbol, fill.strategy)).update(fill)
         self.version += 1
-        return realized
+        return pos.last_realized
 
     # --- valuation ------------------------------------------------------------------------------
     def realized(self) -> Decimal:
-        return sum((to_decimal(p.realized) for p in self.positions.values()), Decimal(0))
+        return sum((p.realized_decimal() for p in self.positions.values()), Decimal(0))
 
     def fees(self) -> Decimal:
         return sum((p.fees for p in self.positions.values()), Decimal(0))
@@ -148,7 +188,12 @@ class Portfolio:
         return sum(p.unrealized(mids.get(s)) for s, p in self.positions.items())
 
     def equity(self, mids: dict[str, float | None]) -> float:
-        return float(self.starting_value + self.realized() - self.fees()) + self.unrealized(mids)
+        # realized() and fees() in one pass: the same Decimal additions, in the same order.
+        realized = fees = _DECIMAL_ZERO
+        for p in self.positions.values():
+            realized += p.realized_decimal()
+            fees += p.fees
+        return float(self.starting_value + realized - fees) + self.unrealized(mids)
 
     def gross_exposure(self, mids: dict[str, float | None]) -> float:
         return sum(abs(p.notional(mids.get(s))) for s, p in self.positions.items())
@@ -160,7 +205,7 @@ class Portfolio:
         total = 0.0
         for (name, symbol), pos in self.by_strategy.items():
             if name == strategy:
-                total += float(to_decimal(pos.realized) - pos.fees) + pos.unrealized(mids.get(symbol))
+                total += float(pos.realized_decimal() - pos.fees) + pos.unrealized(mids.get(symbol))
         return total
 
     def sample(self, ts_ns: int, mids: dict[str, float | None]) -> float:

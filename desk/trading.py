@@ -70,8 +70,7 @@ class TradingDesk:
         # Order matters: the broker sees a trade (and may fill resting orders) before strategies react to it.
         self.engine.add_listener(self.broker.on_event)
         self.engine.add_listener(self.runner.on_event)
-        self.engine.add_batch_listener(self.runner.on_batch_end)
-        self.engine.add_batch_listener(self._sample_equity)
+        self.engine.add_batch_listener(self._end_batch)
         self.broker.fill_listeners.append(self._on_fill)
         self.broker.order_listeners.append(self._on_order)
         self.runner.state_listeners.append(self._on_strategy_state)
@@ -213,6 +212,15 @@ class TradingDesk:
             self.journal.record_strategy(
                 inst.key, inst.name, inst.symbol, inst.params, state.value, reason, self.clock()
             )
+
+    def _end_batch(self) -> None:
+        """After each engine batch: strategies see their book changes (once per batch), then equity is sampled.
+
+        One listener for both, each called only when it has work: a backtest pays this once per bar."""
+        if self.runner.books_changed:
+            self.runner.on_batch_end()
+        if self.engine.now_ns >= self._next_equity_ns:
+            self._sample_equity()
 
     def _sample_equity(self) -> None:
         now = self.engine.now_ns

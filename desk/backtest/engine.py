@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,6 +32,9 @@ from desk.execution.orders import Fill, Order
 from desk.strategies.base import Strategy, StrategyState
 from desk.strategies.params import ParamValue, resolve_params
 from desk.strategies.registry import load
+
+if TYPE_CHECKING:
+    from desk.engine import Engine
 
 MODES = ("event", "vectorised", "auto")
 Progress = Callable[[int, int], None]
@@ -56,17 +59,17 @@ class _FillTape:
     portfolio's exact equity.
     """
 
-    __slots__ = ("at_ns", "clock", "fills")
+    __slots__ = ("at_ns", "engine", "fills")
 
-    def __init__(self, clock: Callable[[], int]) -> None:
-        self.clock = clock
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine  # its clock (``now_ns``) is the desk's
         self.fills: list[FillRecord] = []
         self.at_ns: list[int] = []
 
     def on_fill(self, order: Order, fill: Fill) -> None:
         side = 1 if fill.side is _BUY else -1
         self.fills.append(FillRecord(fill.ts_ns, side, fill.quantity, fill.price, float(fill.fee), fill.liquidity))
-        self.at_ns.append(self.clock())
+        self.at_ns.append(self.engine.now_ns)
 
     def equity(self, data: OHLCV, cash: float) -> np.ndarray:
         inst = data.instrument
@@ -155,7 +158,7 @@ def _run_events(
         id_prefix="bt",
         slippage_bps=slippage,
     )
-    tape = _FillTape(desk.clock)
+    tape = _FillTape(desk.engine)
     desk.broker.fill_listeners.append(tape.on_fill)
     path = f"{cls.__module__}:{cls.__qualname__}"
     instance = desk.runner.add(path, symbol, params, bar_seconds=data.timeframe_s)

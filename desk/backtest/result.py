@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 
@@ -24,9 +25,10 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 
-@dataclass(frozen=True, slots=True)
-class FillRecord:
-    """One fill in a backtest: ``side`` +1 buy / -1 sell, price in ticks, quantity in lots, fee in quote."""
+class FillRecord(msgspec.Struct, frozen=True, gc=False):
+    """One fill in a backtest: ``side`` +1 buy / -1 sell, price in ticks, quantity in lots, fee in quote.
+
+    A frozen ``msgspec.Struct`` (like ``Fill``): created once per fill, much cheaper than a frozen dataclass."""
 
     ts_ns: int
     side: int

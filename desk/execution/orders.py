@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
+import msgspec
+
 from desk.domain.events import Side
 
 
@@ -110,8 +112,11 @@ class Order:
             self.reason = reason
 
 
-@dataclass(frozen=True, slots=True)
-class Fill:
+class Fill(msgspec.Struct, frozen=True, gc=False):
+    """One execution of an order. Frozen ``msgspec.Struct`` like the market events (and for the same reason:
+    ~10x cheaper to create than a frozen slotted dataclass; a backtest makes one per fill); untracked by the
+    garbage collector because it holds only strings, ints, a Decimal and an enum member."""
+
     fill_id: str
     order_id: str
     symbol: str
@@ -124,9 +129,8 @@ class Fill:
     strategy: str
 
 
-@dataclass(frozen=True, slots=True)
-class OrderEvent:
-    """One status change of an order, as journaled and shown."""
+class OrderEvent(msgspec.Struct, frozen=True, gc=False):
+    """One status change of an order, as journaled and shown (a frozen ``msgspec.Struct``, like ``Fill``)."""
 
     order_id: str
     status: OrderStatus

@@ -160,7 +160,7 @@ class StrategyRunner:
         self.instances: dict[str, StrategyInstance] = {}
         self._by_symbol: dict[str, list[StrategyInstance]] = {}  # hot path: events reach only their symbol's
         self.state_listeners: list[StateListener] = []
-        self._books_dirty = False  # some instance has book_dirty set: on_batch_end has work
+        self.books_changed = False  # some instance has book_dirty set: on_batch_end has work
         self.version = 0  # bumped on any state change: the UI redraws the panel only then
 
     # --- lifecycle --------------------------------------------------------------------------------
@@ -261,7 +261,7 @@ class StrategyRunner:
                 continue
             if kind is BookDelta or kind is BookSnapshot:
                 inst.book_dirty = True
-                self._books_dirty = True
+                self.books_changed = True
             elif isinstance(event, Bar):  # before Trade: a backtest on bars pays this test once per bar
                 bars = inst.bars
                 if bars is not None and bars.timeframe_s == event.timeframe_s:
@@ -279,7 +279,7 @@ class StrategyRunner:
                 self._timer(inst, self.clock())
 
     def on_batch_end(self) -> None:
-        if not self._books_dirty:  # the common case on bars and trades: no instance has a book change to see
+        if not self.books_changed:  # the common case on bars and trades: no instance has a book change to see
             return
         pending = False  # a dirty instance that is not running keeps its flag (it sees the book once resumed)
         for inst in self.instances.values():
@@ -289,7 +289,7 @@ class StrategyRunner:
                     self._call(inst, inst.strategy.on_book, self.books[inst.symbol])
                 else:
                     pending = True
-        self._books_dirty = pending
+        self.books_changed = pending
 
     def _timer(self, inst: StrategyInstance, ts_ns: int) -> None:
         period = inst.strategy.timer_seconds if inst.strategy is not None else 0.0
@@ -303,8 +303,11 @@ class StrategyRunner:
 
     def on_fill(self, order: Order, fill: Fill) -> None:
         inst = self.instances.get(fill.strategy)
-        if inst is not None and inst.strategy is not None and not _failed(inst):
-            self._call(inst, inst.strategy.on_fill, fill, order)
+        if inst is not None and inst.strategy is not None and inst.state is not _ERROR:
+            try:  # _call inlined: a backtest pays this once per fill
+                inst.strategy.on_fill(fill, order)
+            except Exception as exc:
+                self._fail(inst, exc)
 
 
 def _failed(inst: StrategyInstance) -> bool:
