@@ -32,7 +32,6 @@ from desk import native
 from desk.domain.events import BookDelta, BookSnapshot
 from desk.domain.instruments import Instrument
 from desk.feeds.health import FeedHealth
-from desk.feeds.venues import binance as binance_module
 from desk.feeds.venues.base import VenueInstrument
 from desk.feeds.venues.binance import BinanceAdapter
 
@@ -129,7 +128,8 @@ def _stages(
     per-frame DepthStep (health count, sequence checks, level texts -> integers, BookDelta, book update), compiled
     and in Python; plus the whole pipeline with the Python step, the fallback when desk._native is not built."""
     n = len(frames)
-    decoded = [binance_module._decode_depth(f).data for f in frames]
+    decode = _adapter()[0]._decode_depth  # the adapters' own frame type (its symbols as a Literal)
+    decoded = [decode(f).data for f in frames]
     data_chunks = []
     i = 0
     for _, chunk in chunks:
@@ -137,7 +137,7 @@ def _stages(
         i += len(chunk)
 
     def typed_decode() -> None:
-        dec = binance_module._decode_depth
+        dec = decode
         for f in frames:
             dec(f)
 

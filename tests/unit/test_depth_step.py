@@ -21,9 +21,10 @@ from desk.domain.events import BookDelta, BookSnapshot
 from desk.domain.instruments import Instrument
 from desk.feeds.health import FeedHealth
 from desk.feeds.venues import binance
+from desk.feeds.venues.base import VenueInstrument
 from desk.feeds.venues.depth_step import DECLINED, MS, UNHANDLED, DepthStep, make_step
 from desk.feeds.venues.numbers import GridParser, RawLevelParser
-from tests.integration.fakes import RECORDINGS, recording
+from tests.integration.fakes import RECORDINGS, FakeLink, recording
 
 pytestmark = pytest.mark.skipif(native.DepthStep is None, reason="desk._native is not built (no C compiler)")
 
@@ -154,3 +155,14 @@ def test_python_step_is_used_when_the_grid_is_not_a_power_of_ten() -> None:
     health = FeedHealth("binance", [SYMBOL]).symbols[SYMBOL]
     step, python = make_step(SYMBOL, "binance", OrderBook(inst), binance._SyncState(), health, levels, dict)
     assert step is python and isinstance(python, DepthStep)
+
+
+def test_adapter_frame_for_a_symbol_not_subscribed_is_malformed_and_changes_nothing() -> None:
+    inst = Instrument(SYMBOL, Decimal("0.01"), Decimal("0.001"), venue_symbol="BTCUSDT")
+    adapter = binance.BinanceAdapter({SYMBOL: VenueInstrument(inst, 2, 3)}, ws_url="ws://x", rest_url="http://x")
+    link = FakeLink("binance", [SYMBOL])
+    data = {"e": "depthUpdate", "E": 1, "s": "ETHUSDT", "U": 1, "u": 2, "b": [["1.00", "1.000"]], "a": []}
+    with pytest.raises(KeyError):  # the supervisor counts it as malformed (MALFORMED includes KeyError)
+        adapter.on_message(json.dumps({"stream": "ethusdt@depth@100ms", "data": data}), 5, link)
+    assert adapter.books[SYMBOL].book.bids == {} and link.events == []
+    assert link.health.symbols[SYMBOL].messages == 0

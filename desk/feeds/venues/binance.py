@@ -16,11 +16,12 @@ pongs itself (tests/integration prove it). ``serverShutdown`` means a disconnect
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import msgspec
 from msgspec.json import decode
@@ -50,22 +51,31 @@ QUOTE_ALIASES = {"USD": "USDT"}  # Binance.com lists no USD pairs: the desk's BT
 SNAPSHOT_WEIGHTS = ((100, 5), (500, 25), (1000, 50), (5000, 250))  # rest-api.md "Order book" weights
 
 
-class _DepthUpdate(msgspec.Struct, tag_field="e", tag="depthUpdate", gc=False):
-    E: int
-    s: str
-    U: int
-    u: int
-    b: msgspec.Raw  # the level texts stay raw: RawLevelParser reads them straight into integers
-    a: msgspec.Raw
+def depth_frame_type(venue_symbols: Collection[str] = ()) -> tuple[type, Callable[[str | bytes], Any]]:
+    """The typed shape of a combined-stream depth frame, and its decoder (no dicts, no key lookups).
+
+    ``s`` is a ``Literal`` of the adapter's venue symbols when given: msgspec then hands back the one interned
+    string of each symbol (no new ``str`` per frame, its hash already known for the step lookup), and a frame for a
+    symbol not subscribed fails validation and takes the generic path. The level texts stay ``msgspec.Raw``: the
+    depth step reads them straight into integers."""
+    return _depth_frame_type(frozenset(venue_symbols))  # one type per symbol set: steps check the frame's type
 
 
-class _Combined(msgspec.Struct, gc=False):
-    """A combined-stream depth frame, decoded straight into typed fields (no dicts, no key lookups)."""
+@functools.cache
+def _depth_frame_type(venue_symbols: frozenset[str]) -> tuple[type, Callable[[str | bytes], Any]]:
+    symbol: Any = Literal.__getitem__(tuple(sorted(venue_symbols))) if venue_symbols else str
+    update = msgspec.defstruct(
+        "_DepthUpdate",
+        [("E", int), ("s", symbol), ("U", int), ("u", int), ("b", msgspec.Raw), ("a", msgspec.Raw)],
+        tag_field="e",
+        tag="depthUpdate",
+        gc=False,
+    )
+    combined = msgspec.defstruct("_Combined", [("data", update)], gc=False)
+    return update, msgspec.json.Decoder(combined).decode
 
-    data: _DepthUpdate
 
-
-_decode_depth = msgspec.json.Decoder(_Combined).decode
+_DepthUpdate, _decode_depth = depth_frame_type()  # any symbol: the shape tests and benchmarks use
 
 
 @dataclass(slots=True)
@@ -125,11 +135,11 @@ class BinanceAdapter(VenueAdapter):
         self._levels = {
             sym: RawLevelParser(sb.parse_price, sb.parse_size) for sym, sb in self.books.items()
         }  # fmt: skip
-        # venue symbol -> the per-frame depth step and its Python twin (depth_step.py): built for the FeedHealth of
-        # the link that delivers the frames, rebuilt if that changes
+        # venue symbol -> the per-frame depth step and its Python twin (depth_step.py), counting into the
+        # FeedHealth of the link that delivers the frames: bound on every connection (on_open)
         self._steps: dict[str, Step] = {}
         self._python_steps: dict[str, DepthStep] = {}
-        self._steps_health: FeedHealth | None = None
+        self._depth_type, self._decode_depth = depth_frame_type(self.by_venue_symbol)
         self.snapshots_fetched = 0
 
     # --- connection -------------------------------------------------------------------------------
@@ -150,6 +160,7 @@ class BinanceAdapter(VenueAdapter):
             state.buffer.clear()
             state.fetching = False
             state.live = False
+        self._bind_steps(link.health)
 
     def on_close(self) -> None:
         super().on_close()
@@ -162,12 +173,12 @@ class BinanceAdapter(VenueAdapter):
         """Depth frames (nearly all traffic) take the typed fast path through the symbol's ``DepthStep``;
         anything else goes through the generic decoder."""
         try:
-            data = _decode_depth(raw).data
+            data = self._decode_depth(raw).data
         except msgspec.ValidationError:
             self._on_other(raw, recv_ns, link)
             return
         steps = self._steps
-        if link.health is not self._steps_health:
+        if not steps:  # on_open binds them; a caller that never opened (tests, replays) gets them here
             steps = self._bind_steps(link.health)
         result = steps[data.s](data, recv_ns)
         if result.__class__ is BookDelta:
@@ -183,12 +194,11 @@ class BinanceAdapter(VenueAdapter):
             levels = self._levels[sym]
             h = health.symbols[sym]
             self._steps[vs], self._python_steps[vs] = make_step(
-                sym, self.venue, book, self.sync[sym], h, levels, _DepthUpdate
+                sym, self.venue, book, self.sync[sym], h, levels, self._depth_type
             )
-        self._steps_health = health
         return self._steps
 
-    def _depth_slow(self, code: int, data: _DepthUpdate, recv_ns: int, link: Link) -> None:
+    def _depth_slow(self, code: int, data: Any, recv_ns: int, link: Link) -> None:
         """Everything a depth frame can need besides an emitted delta (codes from depth_step)."""
         if code == STALE:
             return
