@@ -30,7 +30,8 @@ class PriceChart(LineWidget):
         # Book deltas do not move the chart; only a new bar or a new trade does.
         last_bar = view.bars[-1].start_ns if view.bars else 0
         last_trade = view.trades[-1].trade_id if view.trades else ""
-        key = (view.symbol, len(view.bars), last_bar, last_trade, self.size.width, self.size.height)
+        width, height = self.size
+        key = (view.symbol, len(view.bars), last_bar, last_trade, width, height)
         if key == self._key:
             return
         now = self.clock()
@@ -47,5 +48,5 @@ class PriceChart(LineWidget):
         if self._format is None or self._format.instrument is not view.instrument:
             self._format = GridFormat(view.instrument)
         label = "1s bars"
-        body = chart_lines(chart_series(view), self.size.width, self.size.height - 1, self._format, label)
-        self.set_panel(f"price {view.symbol}", body)
+        body = chart_lines(chart_series(view), width, height - 1, self._format, label)
+        self.set_panel(f"price {view.symbol}", body, width)

@@ -15,10 +15,11 @@ class EquityChart(LineWidget):
     def show(self, portfolio: Portfolio) -> None:
         # The curve gains a point at most once a second of event time: redraw only then.
         curve = portfolio.equity_curve
-        key = (len(curve), curve[-1][0] if curve else 0, self.size.width, self.size.height)
+        width, height = self.size
+        key = (len(curve), curve[-1][0] if curve else 0, width, height)
         if key == self._key:
             return
         self._key = key
         start = float(portfolio.starting_value)
-        body = equity_lines(curve, start, portfolio.max_drawdown, self.size.width, self.size.height - 1)
-        self.set_panel("equity", body)
+        body = equity_lines(curve, start, portfolio.max_drawdown, width, height - 1)
+        self.set_panel("equity", body, width)

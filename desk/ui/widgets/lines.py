@@ -52,8 +52,11 @@ class LineWidget(Widget):
         """The lines currently shown (what tests and screenshots read)."""
         return self._lines
 
-    def set_lines(self, lines: list[Line]) -> bool:
-        """Show ``lines``; repaints only when they differ from what is shown. Returns whether they did."""
+    def set_lines(self, lines: list[Line], width: int | None = None) -> bool:
+        """Show ``lines``; repaints only when they differ from what is shown. Returns whether they did.
+
+        ``width``: the widget's width when the caller already has it (``Widget.size`` costs a screen lookup).
+        """
         old = self._lines
         if lines == old:
             return False
@@ -71,14 +74,15 @@ class LineWidget(Widget):
         if len(changed) * 2 > len(lines):
             self.refresh()
         else:
-            width = self.size.width
+            width = self.size.width if width is None else width
             self.refresh(*(Region(0, y, width, 1) for y in changed))
         return True
 
-    def set_panel(self, title: str, body: list[Line]) -> bool:
+    def set_panel(self, title: str, body: list[Line], width: int | None = None) -> bool:
         """Show ``body`` under a title row. Panels draw their own title instead of a CSS border: a border is
         re-rendered on every repainted line and cost about a third of each frame (benchmarks/bench_ui.py)."""
-        return self.set_lines([title_line(title, self.size.width), *body])
+        width = self.size.width if width is None else width
+        return self.set_lines([title_line(title, width), *body], width)
 
     def get_line_filters(self) -> Sequence[LineFilter]:
         # Every colour in these strips comes from the theme's component styles, already true colour (and under an

@@ -21,6 +21,7 @@ class PositionsPanel(LineWidget):
 
     def show(self, session: TradingSession) -> None:
         portfolio = session.desk.portfolio
-        if not self.gate.due((portfolio.version, self.size.width, self.size.height)):
+        width, height = self.size
+        if not self.gate.due((portfolio.version, width, height)):
             return
-        self.set_panel("positions", position_lines(portfolio, session.desk.mids(), self.size.width))
+        self.set_panel("positions", position_lines(portfolio, session.desk.mids(), width), width)

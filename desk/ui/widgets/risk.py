@@ -33,11 +33,12 @@ class RiskPanel(LineWidget):
 
     def show(self, session: TradingSession) -> None:
         monitor = session.monitor
-        if not self.size.width:  # not laid out yet: nothing to fit the lines to
+        width, height = self.size
+        if not width:  # not laid out yet: nothing to fit the lines to
             return
         # The count is shown only until there are enough returns: past that it must not force redraws.
         returns = min(session.var_returns(), MIN_VAR_RETURNS) if monitor.report is None else 0
-        if not self.gate.due((monitor.version, id(monitor.report), returns, self.size.width, self.size.height)):
+        if not self.gate.due((monitor.version, id(monitor.report), returns, width, height)):
             return
         view = RiskView(
             breaker=monitor.breaker.state.value,
@@ -52,4 +53,4 @@ class RiskPanel(LineWidget):
             interval_s=self.interval_s,
             returns=returns,
         )
-        self.set_panel("risk", risk_lines(view, self.size.width))
+        self.set_panel("risk", risk_lines(view, width), width)

@@ -22,19 +22,15 @@ class Tape(LineWidget):
 
     def show(self, view: MarketView) -> None:
         last = view.trades[-1] if view.trades else None
-        key = (
-            view.symbol,
-            last.trade_id if last else "",
-            last.ts_ns if last else 0,
-            self.size.width,
-            self.size.height,
-        )
+        width, height = self.size
+        key = (view.symbol, last.trade_id if last else "", last.ts_ns if last else 0, width, height)
         if key == self._key:
             return
         self._key = key
         if self._format is None or self._format.instrument is not view.instrument:
             self._format = GridFormat(view.instrument)
             self._rows.clear()
-        if len(self._rows) > 4 * self.rows + 64:
+        rows = max(1, height - 2)  # as ``self.rows``
+        if len(self._rows) > 4 * rows + 64:
             self._rows.clear()
-        self.set_panel(f"trades {view.symbol}", tape_lines(view.trades, self.rows, self._format, self._rows))
+        self.set_panel(f"trades {view.symbol}", tape_lines(view.trades, rows, self._format, self._rows), width)
