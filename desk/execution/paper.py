@@ -13,7 +13,8 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable
-from dataclasses import replace
+
+import msgspec
 
 from desk.book.l2 import OrderBook
 from desk.domain.events import Bar, BookDelta, Event, Side, Trade
@@ -123,7 +124,7 @@ class PaperBroker:
         if old is None or not old.status.is_open:
             return None
         self.cancel(client_id, "replaced")
-        new = replace(
+        new = msgspec.structs.replace(
             old,
             client_id=self.next_id(),
             price=old.price if price is None else price,
