@@ -275,7 +275,7 @@ class StrategyRunner:
                     closed = inst.bars.on_trade(event)
                     if closed is not None and not _failed(inst):
                         self._call(inst, inst.strategy.on_bar, closed)
-            if inst.strategy.timer_seconds > 0:
+            if inst.strategy.timer_seconds > 0.0:  # a float literal: the comparison specialises for floats
                 self._timer(inst, self.clock())
 
     def on_batch_end(self) -> None:
