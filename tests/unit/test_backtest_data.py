@@ -168,3 +168,15 @@ def test_helpers() -> None:
         parse_timeframe("1x")
     assert infer_tick(np.array([1.5, 2.25, 3.0])) == Decimal("0.01")
     assert infer_tick(np.array([100.0, 250.0])) == Decimal("1")
+
+
+def test_bar_events_match_the_columns_across_chunks() -> None:
+    data = simulated("BTC-USD", 50, seed=3)
+    bars = list(data.bars(3, 47, chunk=7))
+    assert len(bars) == 44
+    for i, bar in enumerate(bars, 3):
+        assert (bar.symbol, bar.timeframe_s, bar.trades) == ("BTC-USD", data.timeframe_s, 0)
+        row = (data.ts_ns, data.open, data.high, data.low, data.close, data.volume)
+        assert (bar.start_ns, bar.open, bar.high, bar.low, bar.close, bar.volume) == tuple(int(c[i]) for c in row)
+    assert [b.close for b in data.bars(40)] == data.close[40:].tolist()
+    assert list(data.bars(10, 10)) == []

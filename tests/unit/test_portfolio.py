@@ -72,3 +72,27 @@ def test_per_strategy_positions_and_drawdown() -> None:
     assert pf.sample(2, {"ETH-USD": 150.0}) == pytest.approx(900.0)  # short 2 loses 100
     assert pf.max_drawdown == pytest.approx(0.1)
     assert pf.strategy_pnl("b", {"ETH-USD": 150.0}) == pytest.approx(-150.0)
+
+
+def test_realised_units_match_adding_each_fills_pnl() -> None:
+    """Realised P&L is kept in tick*lot units and converted once: it must be the very Fraction (and Decimal) that
+    adding every fill's own P&L gives, through partial closes at fractional averages and flips."""
+    import random
+    from fractions import Fraction
+
+    from desk.portfolio import Position, to_decimal
+
+    rng = random.Random(7)
+    pos = Position("ETH-USD", INST)
+    total = Fraction(0)
+    for _ in range(400):
+        side = Side.BUY if rng.random() < 0.5 else Side.SELL
+        f = fill(side, f"{rng.randint(290_000, 310_000) / 100:.2f}", f"{rng.randint(1, 3000) / 1000:.3f}")
+        realized = pos.apply(f)
+        total += realized
+        assert realized == pos.last_realized
+        assert pos.realized == total
+        assert (pos.realized.numerator, pos.realized.denominator) == (total.numerator, total.denominator)
+        assert pos.realized_decimal() == to_decimal(total)
+        assert str(pos.realized_decimal()) == str(to_decimal(total))
+    assert isinstance(pos.realized_units, Fraction)  # partial closes at fractional averages happened

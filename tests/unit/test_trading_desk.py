@@ -125,3 +125,36 @@ def test_manual_orders_validate_on_the_grid(tmp_path: Path) -> None:
         desk.manual_order("ETH-USD", Side.BUY, "0.00005")
     with pytest.raises(UserError, match="unknown symbol 'XRP-USD'"):
         desk.manual_order("XRP-USD", Side.BUY, "1")
+
+
+class BookWatcher(Strategy):
+    name = "book_watcher"
+
+    def on_start(self) -> None:
+        self.books_seen = 0
+
+    def on_book(self, book: object) -> None:
+        self.books_seen += 1
+
+
+def test_book_changes_reach_strategies_once_per_batch_and_wait_while_paused() -> None:
+    market = SimulatedMarket(seed=4, rate=1500)
+    desk = TradingDesk(market.instruments, id_prefix="t")
+    inst = desk.runner.add(f"{__name__}:BookWatcher", "BTC-USD")
+    desk.start_strategy(inst.key)
+    watcher = inst.strategy
+    assert isinstance(watcher, BookWatcher)
+    desk.engine.on_events(market.snapshots())  # one batch: on_book once, however many books changed
+    assert watcher.books_seen == 1
+    desk.engine.on_events(())  # no book change since: nothing to see
+    assert watcher.books_seen == 1
+    desk.pause_strategy(inst.key)
+    desk.engine.on_events(market.snapshots())  # seen while paused: kept for when it resumes
+    assert watcher.books_seen == 1
+    desk.engine.on_events(())
+    assert watcher.books_seen == 1
+    desk.start_strategy(inst.key)
+    desk.engine.on_events(())  # the first batch after resuming delivers the pending change
+    assert watcher.books_seen == 2
+    desk.engine.on_events(())
+    assert watcher.books_seen == 2
