@@ -16,6 +16,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from desk.feeds.sim import SimulatedMarket
+from desk.ui.model import Line
 from desk.ui.widgets.ladder import Ladder
 from desk.ui.widgets.layout import Column, DeskFooter, DeskScreen, Row, blank_lines
 from desk.ui.widgets.lines import LineWidget, PanelStrip, join_cells
@@ -145,3 +146,20 @@ def test_a_divided_panel_strip_is_freed_by_reference_counting() -> None:
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+async def test_a_row_that_moves_keeps_its_strip(warm_desk: DeskPair, market: SimulatedMarket) -> None:
+    """The tape moves down a row per trade: the strips of lines still shown are reused, not built again."""
+    app, _ = make_app(warm_desk, market)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        panel = app.query_one(Ladder)
+        width, height = panel.size
+        rows: list[Line] = [((f"row {i}", "value"),) for i in range(height)]
+        panel.set_lines(rows, width)
+        before = panel.render_lines(Region(0, 0, width, height))
+        panel.set_lines([(("new", "bid"),), *rows[:-1]], width)
+        after = panel.render_lines(Region(0, 0, width, height))
+        assert after[0].text.startswith("new") and after[1].text.startswith("row 0")
+        assert all(now is then for now, then in zip(after[1:], before[:-1], strict=True))
+        assert panel.render_line(1) is before[0]

@@ -20,7 +20,6 @@ from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.cache import LRUCache
 from textual.filter import ANSIToTruecolor, LineFilter
 from textual.geometry import Region
 from textual.strip import Strip
@@ -37,13 +36,9 @@ class LineWidget(Widget):
     def __init__(self, *, id: str | None = None, classes: str | None = None, lines: Sequence[Line] = ()) -> None:
         super().__init__(id=id, classes=classes)
         self._lines: list[Line] = list(lines)
-        # The strip of each shown line (None until painted): a frame that repaints other panels reads these
-        # without hashing a single line.
+        # The strip of each shown line at ``_strip_width`` (None until painted): a frame reads these without
+        # hashing a line, and only the strips on screen stay alive (each has seven small caches of its own).
         self._painted: list[Strip | None] = [None] * len(self._lines)
-        # Strips by line, sized to the widget on resize: enough for this frame's and the last frame's lines (a
-        # tape's rows move down a row, a ladder's levels come back). A bigger cache keeps thousands of dead strips
-        # (each with seven small caches of its own) alive for the collector to walk.
-        self._strips: LRUCache[Line, Strip] = LRUCache(128)
         self._role_styles: dict[str, Style] = {}
         self._strip_width = -1
 
@@ -60,23 +55,41 @@ class LineWidget(Widget):
         old = self._lines
         if lines == old:
             return False
-        self._lines = lines
+        width = self.size.width if width is None else width
+        old_strips = self._painted
+        changed: Sequence[int]
         if len(lines) != len(old):
+            changed = range(len(lines))
             self._painted = [None] * len(lines)
-            self.refresh()
-            return True
+        else:
+            changed = [y for y, (new, was) in enumerate(zip(lines, old, strict=True)) if new != was]
+        self._lines = lines
+        self._paint(changed, old, old_strips, width)
         # Repaint only the rows that changed: a chart or tape often changes a few rows a tick, and each repainted
         # row costs the compositor tens of microseconds. When most rows changed, one full refresh is cheaper.
-        painted = self._painted
-        changed = [y for y, (new, was) in enumerate(zip(lines, old, strict=True)) if new != was]
-        for y in changed:
-            painted[y] = None
-        if len(changed) * 2 > len(lines):
+        if len(changed) * 2 > len(lines) or len(lines) != len(old):
             self.refresh()
         else:
-            width = self.size.width if width is None else width
             self.refresh(*(Region(0, y, width, 1) for y in changed))
         return True
+
+    def _paint(self, rows: Sequence[int], old: list[Line], old_strips: list[Strip | None], width: int) -> None:
+        """Strips for the changed ``rows``, reusing those of ``old`` lines that come back on another row (the tape
+        moves down a row per trade, a chart's rows repeat)."""
+        lines, painted = self._lines, self._painted
+        wanted = {lines[y] for y in rows}
+        old_rows = rows if len(old) == len(lines) else range(len(old))
+        reuse = {line: strip for y in old_rows if (line := old[y]) in wanted and (strip := old_strips[y]) is not None}
+        # Built here rather than when painted, so each old strip goes as its replacement comes: the garbage
+        # collector counts allocations net of frees, and a frame's worth of new strips at once would start it.
+        # Before the first paint at this width the styles may not be ready: those rows are built when painted.
+        build = self._build if width == self._strip_width else None
+        for y in rows:
+            line = lines[y]
+            strip = reuse.get(line)
+            if strip is None and build is not None:
+                strip = reuse[line] = build(line, width)
+            painted[y] = strip
 
     def set_panel(self, title: str, body: list[Line], width: int | None = None) -> bool:
         """Show ``body`` under a title row. Panels draw their own title instead of a CSS border: a border is
@@ -94,7 +107,6 @@ class LineWidget(Widget):
         # A theme or stylesheet change: cached strips carry the old colours.
         super().notify_style_update()
         self._role_styles.clear()
-        self._strips.clear()
         self._painted = [None] * len(self._lines)
 
     def _role_style(self, role: str) -> Style:
@@ -131,18 +143,13 @@ class LineWidget(Widget):
 
     def _strip_at(self, y: int, width: int) -> Strip:
         if width != self._strip_width:
-            self._strips = LRUCache(max(16, 2 * self.size.height + 8))
             self._strip_width = width
             self._painted = [None] * len(self._lines)
         if y >= len(self._lines):
             return Strip.blank(width, self._base_style())
         strip = self._painted[y]
         if strip is None:
-            line = self._lines[y]
-            strip = self._strips.get(line)
-            if strip is None:
-                strip = self._strips[line] = self._build(line, width)
-            self._painted[y] = strip
+            strip = self._painted[y] = self._build(self._lines[y], width)
         return strip
 
     def _build(self, line: Line, width: int) -> Strip:
