@@ -111,15 +111,30 @@ def backgrounds(strips: list[Strip]) -> list[list[tuple[str, object]]]:
     return [[(char, style.bgcolor if style else None) for text, style, _ in strip for char in text] for strip in strips]
 
 
-async def test_containers_paint_their_background_as_textual_would(warm_desk: DeskPair, market: SimulatedMarket) -> None:
+async def test_layout_containers_stay_out_of_the_compositor(warm_desk: DeskPair, market: SimulatedMarket) -> None:
+    """Row and Column are hidden (they draw nothing) and every panel in them is shown, where it was."""
     app, _ = make_app(warm_desk, market)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        backdrops = [app.screen, *app.query(Row), *app.query(Column), app.query_one(DeskFooter)]
-        assert isinstance(app.screen, DeskScreen) and len(backdrops) == 8
+        composed = app.screen._compositor.visible_widgets
+        containers = [*app.query(Row), *app.query(Column)]
+        assert len(containers) == 6 and not any(c in composed for c in containers)
+        panels = [w for c in containers for w in c.children if not isinstance(w, Row | Column) and w.display]
+        assert len(panels) == 10 and all(p in composed for p in panels)
+        assert app.query_one(Ladder).region == Region(0, 1, 66, 48)
+
+
+async def test_screen_and_footer_paint_their_background_as_textual_would(
+    warm_desk: DeskPair, market: SimulatedMarket
+) -> None:
+    app, _ = make_app(warm_desk, market)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        backdrops = [app.screen, app.query_one(DeskFooter)]
+        assert isinstance(app.screen, DeskScreen)
         for widget in backdrops:
             width, height = widget.region.size
-            crop = Region(2, 1, width - 4, height - 1)
+            crop = Region(2, 0, width - 4, height)
             ours = blank_lines(widget, crop)
             assert ours is not None and widget.render_lines(crop) == ours
             assert backgrounds(ours) == backgrounds(Widget.render_lines(widget, crop)), widget

@@ -1,12 +1,16 @@
-"""The desk's screen, layout containers and footer: Textual's, painting their background in one step.
+"""The desk's screen, layout containers and footer: Textual's, made cheap to compose at 15 Hz.
 
-The compositor re-renders every widget whose area a frame touches, and the ladder and status bar touch every row
-at 15 Hz, so the screen, every container and the footer are rendered on every frame even though they only paint
-their background between the panels. Through Textual's per-line styling pass that cost about as much as a
-quarter of a frame; one cached blank strip per widget costs next to nothing (benchmarks/bench_ui.py). This is
-what Textual's own ``BLANK`` switch does, made exact: a widget that does get a border, padding, tint, opacity or
-the like, a translucent screen, or a colour filter the app applies (``NO_COLOR``, dimming) goes through
-Textual's path as before.
+The compositor re-renders every widget whose area a frame touches, and the ladder and status bar touch every row,
+so every widget behind the panels was rendered and cut into the screen on every frame only to paint the screen's
+background again (about half of the compositor's work, benchmarks/bench_ui.py).
+
+- ``Row`` and ``Column`` draw nothing of their own; the desk's stylesheet hides them and shows their children
+  (``visibility``), which keeps them out of the compositor altogether. Their gaps show the screen beneath, the
+  same colour they painted.
+- The screen and the footer do paint (the background behind everything, the footer's bar): they paint it as one
+  cached blank strip, what Textual's own ``BLANK`` switch does, made exact: a border, padding, tint, opacity or
+  the like, a translucent screen, or a colour filter the app applies (``NO_COLOR``, dimming) goes through
+  Textual's path as before.
 """
 
 from __future__ import annotations
@@ -34,17 +38,11 @@ def blank_lines(widget: Widget, crop: Region) -> list[Strip] | None:
 
 
 class Row(Horizontal):
-    """``Horizontal``, painting only its background (it has no content of its own)."""
-
-    def render_lines(self, crop: Region) -> list[Strip]:
-        return blank_lines(self, crop) or super().render_lines(crop)
+    """``Horizontal`` for the desk's layout: no background, border or content (hidden by themes/desk.tcss)."""
 
 
 class Column(Vertical):
-    """``Vertical``, painting only its background (it has no content of its own)."""
-
-    def render_lines(self, crop: Region) -> list[Strip]:
-        return blank_lines(self, crop) or super().render_lines(crop)
+    """``Vertical`` for the desk's layout: no background, border or content (hidden by themes/desk.tcss)."""
 
 
 class DeskFooter(Footer):

@@ -204,27 +204,32 @@ def join_cells(cells: Sequence[tuple[str, Style]], width: int, pad: Style) -> tu
     segments: list[Segment] = []
     run = ""
     run_style: Style | None = None
+    run_look: object = None  # how the run's blank cells look (None: they cannot take another style)
     run_blank = False  # whether the run is only spaces
     used = 0
+    looks = _LOOKS
     for text, style in cells:
         if not text:
             continue
         used += len(text)
         blank = not text.strip(" ")
-        if run_style is None:
-            run, run_style, run_blank = text, style, blank
-        elif style == run_style:
+        if style is run_style or style == run_style:
             run += text
             run_blank = run_blank and blank
-        elif (blank or run_blank) and _blank_look(style) == _blank_look(run_style) is not None:
+            continue
+        look = looks.get(style, _UNSEEN)
+        if look is _UNSEEN:
+            look = _remember_look(style)
+        if run_style is not None and (blank or run_blank) and look == run_look is not None:
             if not blank:  # the run's spaces take the new style
-                run_style, run_blank = style, False
+                run_style, run_look, run_blank = style, look, False
             run += text
-        else:
+            continue
+        if run_style is not None:
             segments.append(Segment(run, run_style))
-            run, run_style, run_blank = text, style, blank
+        run, run_style, run_look, run_blank = text, style, look, blank
     if used < width:
-        if run_style is not None and (pad == run_style or _blank_look(pad) == _blank_look(run_style) is not None):
+        if run_style is not None and (pad == run_style or _blank_look(pad) == run_look is not None):
             run += " " * (width - used)
         else:
             if run_style is not None:
@@ -233,6 +238,18 @@ def join_cells(cells: Sequence[tuple[str, Style]], width: int, pad: Style) -> tu
     if run_style is not None:
         segments.append(Segment(run, run_style))
     return segments, used
+
+
+_UNSEEN = object()
+_LOOKS: dict[Style, object] = {}
+"""``_blank_look`` per style: a line's cells come from a handful of role styles, asked about on every line."""
+
+
+def _remember_look(style: Style) -> object:
+    if len(_LOOKS) >= 1024:  # theme after theme: start again rather than grow
+        _LOOKS.clear()
+    look = _LOOKS[style] = _blank_look(style)
+    return look
 
 
 def _blank_look(style: Style) -> object:
