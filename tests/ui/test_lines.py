@@ -14,12 +14,14 @@ from textual.filter import Monochrome
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
+from textual.widgets import DataTable
 
 from desk.feeds.sim import SimulatedMarket
 from desk.ui.model import Line
 from desk.ui.widgets.ladder import Ladder
 from desk.ui.widgets.layout import Column, DeskFooter, DeskScreen, Row, blank_lines
 from desk.ui.widgets.lines import LineWidget, PanelStrip, join_cells
+from desk.ui.widgets.strategies import StrategiesTable
 
 from .conftest import DeskPair
 from .test_app import SIZE, make_app
@@ -178,3 +180,37 @@ async def test_a_row_that_moves_keeps_its_strip(warm_desk: DeskPair, market: Sim
         assert after[0].text.startswith("new") and after[1].text.startswith("row 0")
         assert all(now is then for now, then in zip(after[1:], before[:-1], strict=True))
         assert panel.render_line(1) is before[0]
+
+
+async def test_tables_repaint_on_content_cursor_focus_and_theme(warm_desk: DeskPair, market: SimulatedMarket) -> None:
+    """A table keeps its last lines between frames; every change must still reach the screen."""
+    app, _ = make_app(warm_desk, market)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        table = app.query_one(StrategiesTable)
+        crop = Region(0, 0, *table.region.size)
+
+        def painted() -> list[list[Segment]]:
+            """The table's lines as kept, checked against what it renders afresh."""
+            kept = [list(s) for s in table.render_lines(crop)]
+            assert kept == [list(s) for s in DataTable.render_lines(table, crop)]
+            return kept
+
+        empty = painted()
+        assert table.render_lines(crop) is table.render_lines(crop)  # kept between frames
+        table.sync([("a", ("alpha", "BTC-USD", "paused", "+0.00")), ("b", ("beta", "ETH-USD", "paused", "+1.00"))])
+        await pilot.pause()
+        rows = painted()
+        assert rows != empty and "alpha" in "".join(s.text for s in rows[1])
+        had_focus = table.has_focus
+        app.set_focus(None if had_focus else table)
+        await pilot.pause()
+        assert table.has_focus is not had_focus
+        focused = painted()
+        assert focused != rows  # the cursor row shows whether the table has the focus
+        table.move_cursor(row=1)
+        await pilot.pause()
+        assert painted() != focused
+        app.theme = "desk-light"
+        await pilot.pause()
+        assert painted() != focused

@@ -3,11 +3,22 @@
 ``DataTable`` repaints the whole table on any cell update (references/textual-live-data.md, pitfall 3), so these
 tables are handed complete rows on their own schedule and touch the table only when a row differs: changed
 cells when the rows are the same, a rebuild (keeping the selected row) when rows came or went.
+
+Between those changes a table is still rendered on every frame of the 15 Hz tick (the compositor re-renders
+every widget under a frame's dirty area, and the ladder's spans every row), and a ``DataTable`` costs about
+50 us a frame to hand back the same cached lines (ancestor walks for its background, pseudo-class state, the
+styling pass). So the table keeps its last answer until something asks it to repaint: a ``refresh`` (which every
+change of content, cursor, hover, scroll or style makes), a restyle, or another size, crop, scroll or theme.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+from typing import Self
+
 from textual.coordinate import Coordinate
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widgets import DataTable
 
 from desk.ui.widgets.lines import LineWidget
@@ -29,10 +40,28 @@ class SyncedTable(DataTable[str]):
         self._spec = columns
         self._rows: KeyedRows = []
         self.rebuilds = 0  # how often rows were re-added (tests check the table is left alone when nothing changed)
+        self._rendered: tuple[Hashable, list[Strip]] | None = None  # (what it depends on, the last lines)
 
     def on_mount(self) -> None:
         for label, width in self._spec:
             self.add_column(label, width=width, key=label)
+
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False) -> Self:
+        self._rendered = None
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def notify_style_update(self) -> None:
+        self._rendered = None
+        super().notify_style_update()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        key = (crop, self.outer_size, self.scroll_offset, self.app.theme, self.app.ansi_color)
+        rendered = self._rendered
+        if rendered is not None and rendered[0] == key:
+            return rendered[1]
+        lines = super().render_lines(crop)
+        self._rendered = (key, lines)
+        return lines
 
     @property
     def rows_shown(self) -> KeyedRows:
