@@ -20,7 +20,7 @@ from desk.feeds.sim import SimulatedMarket
 from desk.ui.model import Line
 from desk.ui.widgets.ladder import Ladder
 from desk.ui.widgets.layout import Column, DeskFooter, DeskScreen, Row, blank_lines
-from desk.ui.widgets.lines import LineWidget, PanelStrip, join_cells
+from desk.ui.widgets.lines import LineWidget, PanelStrip, join_cells, paint
 from desk.ui.widgets.strategies import StrategiesTable
 
 from .conftest import DeskPair
@@ -39,6 +39,7 @@ STYLES = [
     Style(color="#d7dce2"),  # no background
 ]
 PAD = Style(bgcolor=SURFACE)
+PAINTS = {style: paint(style) for style in [*STYLES, PAD]}
 TEXTS = ["", " ", "   ", "60035.70", " 0.45", "█▊ ", " buy ", "x"]
 
 
@@ -64,7 +65,7 @@ cell_lists = st.lists(st.tuples(st.sampled_from(TEXTS), st.sampled_from(STYLES))
 
 @given(cell_lists, st.integers(min_value=0, max_value=80))
 def test_join_cells_keeps_every_cell_as_it_looks(cells: list[tuple[str, Style]], width: int) -> None:
-    segments, used = join_cells(cells, width, PAD)
+    segments, used = join_cells(cells, PAINTS, width, PAINTS[PAD])
     assert used == sum(len(text) for text, _ in cells)
     assert looks(segments) == looks(naive(cells, width))
     assert all(a.style != b.style for a, b in pairwise(segments))
@@ -73,7 +74,9 @@ def test_join_cells_keeps_every_cell_as_it_looks(cells: list[tuple[str, Style]],
 
 def test_blank_cells_join_a_neighbour_with_the_same_background() -> None:
     price, mine, size, bar = STYLES[3], STYLES[0], STYLES[2], STYLES[4]
-    segments, used = join_cells([("60035.70", price), ("     ", mine), (" 0.45", size), ("", bar)], 20, PAD)
+    segments, used = join_cells(
+        [("60035.70", price), ("     ", mine), (" 0.45", size), ("", bar)], PAINTS, 20, PAINTS[PAD]
+    )
     assert used == 18
     # The blank "mine" cell and the padding cost no escape sequence of their own.
     assert [(s.text, s.style) for s in segments] == [("60035.70     ", price), (" 0.45  ", size)]
@@ -81,7 +84,7 @@ def test_blank_cells_join_a_neighbour_with_the_same_background() -> None:
 
 def test_blank_cells_keep_a_style_that_draws_on_them() -> None:
     underline, value = STYLES[5], STYLES[2]
-    segments, _ = join_cells([("ab", value), ("  ", underline), ("cd", value)], 6, PAD)
+    segments, _ = join_cells([("ab", value), ("  ", underline), ("cd", value)], PAINTS, 6, PAINTS[PAD])
     assert [s.text for s in segments] == ["ab", "  ", "cd"]
 
 

@@ -15,8 +15,8 @@ opacity (a stylesheet or theme change) goes through Textual's path again, so it 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import ClassVar
+from collections.abc import Iterable, Mapping, Sequence
+from typing import ClassVar, TypeVar
 
 from rich.segment import Segment
 from rich.style import Style
@@ -26,6 +26,8 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from desk.ui.model import ROLES, Line, title_line
+
+K = TypeVar("K")
 
 
 class LineWidget(Widget):
@@ -39,7 +41,7 @@ class LineWidget(Widget):
         # The strip of each shown line at ``_strip_width`` (None until painted): a frame reads these without
         # hashing a line, and only the strips on screen stay alive (each has seven small caches of its own).
         self._painted: list[Strip | None] = [None] * len(self._lines)
-        self._role_styles: dict[str, Style] = {}
+        self._paints = _RolePaints(self)
         self._strip_width = -1
 
     @property
@@ -106,21 +108,11 @@ class LineWidget(Widget):
     def notify_style_update(self) -> None:
         # A theme or stylesheet change: cached strips carry the old colours.
         super().notify_style_update()
-        self._role_styles.clear()
+        self._paints.clear()
         self._painted = [None] * len(self._lines)
 
-    def _role_style(self, role: str) -> Style:
-        style = self._role_styles.get(role)
-        if style is None:
-            style = self._role_styles[role] = self.get_component_rich_style(f"line--{role}")
-        return style
-
     def _base_style(self) -> Style:
-        # ``Widget.rich_style`` walks the ancestors on every call (about 0.1 ms): too slow per line per frame.
-        style = self._role_styles.get("")
-        if style is None:
-            style = self._role_styles[""] = self.rich_style
-        return style
+        return self._paints[""][0]
 
     def render_lines(self, crop: Region) -> list[Strip]:
         if not paints_plain(self):
@@ -154,8 +146,8 @@ class LineWidget(Widget):
 
     def _build(self, line: Line, width: int) -> Strip:
         """One ``Strip`` of exactly ``width`` cells (desk text is all single-width: digits, blocks, braille)."""
-        role_style = self._role_style
-        segments, used = join_cells([(text, role_style(role)) for text, role in line], width, self._base_style())
+        paints = self._paints
+        segments, used = join_cells(line, paints, width, paints[""])
         if used > width:
             return PanelStrip(Strip(segments, used).crop(0, width), width)
         return PanelStrip(segments, width)
@@ -193,13 +185,50 @@ def paints_plain(widget: Widget) -> bool:
     return not (styles.has_rule("hatch") and styles.hatch != "none")
 
 
-def join_cells(cells: Sequence[tuple[str, Style]], width: int, pad: Style) -> tuple[list[Segment], int]:
-    """Segments for ``cells`` (text, style), padded with spaces in ``pad`` to ``width``; and the cells' length.
+Paint = tuple[Style, object]
+"""A style and how a blank cell in it looks (``_blank_look``); ``paint`` makes one per distinct style."""
+
+
+def paint(style: Style) -> Paint:
+    """``style``'s paint. Equal styles get the same style object (``muted`` and ``label`` are equal in the desk's
+    themes), so ``join_cells`` can tell them equal by identity."""
+    found = _PAINTS.get(style)
+    if found is None:
+        if len(_PAINTS) >= 1024:  # theme after theme: start again rather than grow (only costs some joins)
+            _PAINTS.clear()
+        found = _PAINTS[style] = (style, _blank_look(style))
+    return found
+
+
+_PAINTS: dict[Style, Paint] = {}
+
+
+class _RolePaints(dict[str, Paint]):
+    """A widget's paint per role, looked up in its component styles the first time (``""``: the widget's own)."""
+
+    def __init__(self, widget: Widget) -> None:
+        super().__init__()
+        self._widget = widget
+
+    def __missing__(self, role: str) -> Paint:
+        widget = self._widget
+        # ``Widget.rich_style`` walks the ancestors on every call (about 0.1 ms): asked once per role, not per line.
+        style = widget.rich_style if role == "" else widget.get_component_rich_style(f"line--{role}")
+        found = self[role] = paint(style)
+        return found
+
+
+def join_cells(
+    cells: Iterable[tuple[str, K]], paints: Mapping[K, Paint], width: int, pad: Paint
+) -> tuple[list[Segment], int]:
+    """Segments for ``cells`` (text, key of its paint in ``paints``), padded with spaces in ``pad`` to ``width``;
+    and the cells' length.
 
     Every style change costs a full escape sequence (about 40 bytes in true colour) on the wire and a segment to
-    divide, compose and encode. So cells whose styles are equal (``muted`` and ``label`` are, in the desk's themes)
-    join one segment, and a run of spaces joins its neighbour when it looks the same in either style (same
-    background, nothing drawn on a blank cell): the pixels are unchanged, only the escape sequences go.
+    divide, compose and encode. So cells whose styles are equal join one segment, and a run of spaces joins its
+    neighbour when it looks the same in either style (same background, nothing drawn on a blank cell): the pixels
+    are unchanged, only the escape sequences go. This runs for every changed line of every frame, so it
+    compares paints by identity (``paint`` makes equal styles one object).
     """
     segments: list[Segment] = []
     run = ""
@@ -207,49 +236,34 @@ def join_cells(cells: Sequence[tuple[str, Style]], width: int, pad: Style) -> tu
     run_look: object = None  # how the run's blank cells look (None: they cannot take another style)
     run_blank = False  # whether the run is only spaces
     used = 0
-    looks = _LOOKS
-    for text, style in cells:
+    for text, key in cells:
         if not text:
             continue
         used += len(text)
+        style, look = paints[key]
         blank = not text.strip(" ")
-        if style is run_style or style == run_style:
+        if style is run_style:
             run += text
             run_blank = run_blank and blank
-            continue
-        look = looks.get(style, _UNSEEN)
-        if look is _UNSEEN:
-            look = _remember_look(style)
-        if run_style is not None and (blank or run_blank) and look == run_look is not None:
+        elif run_style is not None and (blank or run_blank) and look == run_look is not None:
             if not blank:  # the run's spaces take the new style
                 run_style, run_look, run_blank = style, look, False
             run += text
-            continue
-        if run_style is not None:
-            segments.append(Segment(run, run_style))
-        run, run_style, run_look, run_blank = text, style, look, blank
+        else:
+            if run_style is not None:
+                segments.append(Segment(run, run_style))
+            run, run_style, run_look, run_blank = text, style, look, blank
     if used < width:
-        if run_style is not None and (pad == run_style or _blank_look(pad) == run_look is not None):
+        pad_style, pad_look = pad
+        if run_style is not None and (pad_style is run_style or pad_look == run_look is not None):
             run += " " * (width - used)
         else:
             if run_style is not None:
                 segments.append(Segment(run, run_style))
-            run, run_style = " " * (width - used), pad
+            run, run_style = " " * (width - used), pad_style
     if run_style is not None:
         segments.append(Segment(run, run_style))
     return segments, used
-
-
-_UNSEEN = object()
-_LOOKS: dict[Style, object] = {}
-"""``_blank_look`` per style: a line's cells come from a handful of role styles, asked about on every line."""
-
-
-def _remember_look(style: Style) -> object:
-    if len(_LOOKS) >= 1024:  # theme after theme: start again rather than grow
-        _LOOKS.clear()
-    look = _LOOKS[style] = _blank_look(style)
-    return look
 
 
 def _blank_look(style: Style) -> object:
