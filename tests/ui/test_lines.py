@@ -20,7 +20,7 @@ from desk.feeds.sim import SimulatedMarket
 from desk.ui.model import Line
 from desk.ui.widgets.ladder import Ladder
 from desk.ui.widgets.layout import Column, DeskFooter, DeskScreen, Row, blank_lines
-from desk.ui.widgets.lines import LineWidget, PanelStrip, join_cells, paint
+from desk.ui.widgets.lines import LineWidget, PanelStrip, _runs, join_cells, paint
 from desk.ui.widgets.strategies import StrategiesTable
 
 from .conftest import DeskPair
@@ -217,3 +217,10 @@ async def test_tables_repaint_on_content_cursor_focus_and_theme(warm_desk: DeskP
         app.theme = "desk-light"
         await pilot.pause()
         assert painted() != focused
+
+
+@given(st.sets(st.integers(min_value=0, max_value=60)))
+def test_changed_rows_repaint_as_runs(rows: set[int]) -> None:
+    runs = list(_runs(sorted(rows)))
+    assert [y for top, bottom in runs for y in range(top, bottom)] == sorted(rows)
+    assert all(bottom < top for (_, bottom), (top, _) in pairwise(runs))  # runs are apart: as few as can be

@@ -15,7 +15,7 @@ opacity (a stylesheet or theme change) goes through Textual's path again, so it 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import ClassVar, TypeVar
 
 from rich.segment import Segment
@@ -67,12 +67,12 @@ class LineWidget(Widget):
             changed = [y for y, (new, was) in enumerate(zip(lines, old, strict=True)) if new != was]
         self._lines = lines
         self._paint(changed, old, old_strips, width)
-        # Repaint only the rows that changed: a chart or tape often changes a few rows a tick, and each repainted
-        # row costs the compositor tens of microseconds. When most rows changed, one full refresh is cheaper.
-        if len(changed) * 2 > len(lines) or len(lines) != len(old):
+        # Repaint only the rows that changed (each repainted row costs the compositor and the terminal tens of
+        # microseconds; a ladder keeps its title and header, a chart most of its rows), one region per run of rows.
+        if len(lines) != len(old):
             self.refresh()
         else:
-            self.refresh(*(Region(0, y, width, 1) for y in changed))
+            self.refresh(*(Region(0, top, width, bottom - top) for top, bottom in _runs(changed)))
         return True
 
     def _paint(self, rows: Sequence[int], old: list[Line], old_strips: list[Strip | None], width: int) -> None:
@@ -151,6 +151,19 @@ class LineWidget(Widget):
         if used > width:
             return PanelStrip(Strip(segments, used).crop(0, width), width)
         return PanelStrip(segments, width)
+
+
+def _runs(rows: Sequence[int]) -> Iterator[tuple[int, int]]:
+    """Ascending ``rows`` as (first, last + 1) runs of consecutive rows."""
+    top = bottom = -1
+    for y in rows:
+        if y != bottom:
+            if bottom > top:
+                yield top, bottom
+            top = y
+        bottom = y + 1
+    if bottom > top:
+        yield top, bottom
 
 
 class PanelStrip(Strip):
