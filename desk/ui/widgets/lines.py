@@ -117,7 +117,7 @@ class LineWidget(Widget):
     def render_lines(self, crop: Region) -> list[Strip]:
         if not paints_plain(self):
             return super().render_lines(crop)
-        width = self.size.width
+        width = self.outer_size.width  # = the content width without a gutter, and no screen lookup
         strip_at = self._strip_at
         strips = [strip_at(y, width) for y in crop.line_range]
         filters = self.get_line_filters()
