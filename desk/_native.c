@@ -184,6 +184,46 @@ static PyObject *levels_tuple(const int64_t *levels, Py_ssize_t n) {
     return result;
 }
 
+/* Both sides' level texts parsed into int64 pairs; stack storage first, heap past STACK_LEVELS a side. */
+typedef struct {
+    int64_t stack[2][2 * STACK_LEVELS];
+    int64_t *levels[2];
+    Py_ssize_t counts[2];
+} Parsed;
+
+/* 1 parsed, 0 declined (an unexpected text: the Python path decides), -1 with an exception (not a buffer, no
+ * memory). Always pair with parsed_free. */
+static int parse_sides(PyObject *const raw[2], int pdec, int sdec, Parsed *out) {
+    for (int side = 0; side < 2; side++) {
+        out->levels[side] = out->stack[side];
+        out->counts[side] = 0;
+    }
+    for (int side = 0; side < 2; side++) {
+        Py_buffer view;
+        if (PyObject_GetBuffer(raw[side], &view, PyBUF_SIMPLE) < 0) {
+            return -1;
+        }
+        Cursor c = {(const char *)view.buf, (const char *)view.buf + view.len};
+        out->counts[side] = parse_pairs(&c, pdec, sdec, &out->levels[side], STACK_LEVELS, out->stack[side]);
+        PyBuffer_Release(&view);
+        if (out->counts[side] == -2) {
+            return -1;
+        }
+        if (out->counts[side] < 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void parsed_free(Parsed *parsed) {
+    for (int side = 0; side < 2; side++) {
+        if (parsed->levels[side] != parsed->stack[side]) {
+            PyMem_Free(parsed->levels[side]);
+        }
+    }
+}
+
 PyDoc_STRVAR(parse_depth_doc,
              "parse_depth(raw_bids, raw_asks, price_decimals, size_decimals, /) -> (bids, asks) | None\n\n"
              "The JSON texts of both sides' [[price, size], ...] string pairs (bytes or any buffer, e.g. msgspec.Raw) "
@@ -202,41 +242,21 @@ static PyObject *parse_depth(PyObject *self, PyObject *const *args, Py_ssize_t n
     if (pdec < 0 || pdec > MAX_DIGITS || sdec < 0 || sdec > MAX_DIGITS) {
         Py_RETURN_NONE;
     }
-    int64_t stack[2][2 * STACK_LEVELS];
-    int64_t *levels[2] = {stack[0], stack[1]};
-    Py_ssize_t counts[2] = {0, 0};
+    Parsed parsed;
+    int rc = parse_sides(args, (int)pdec, (int)sdec, &parsed);
     PyObject *result = NULL;
-    for (int side = 0; side < 2; side++) {
-        Py_buffer view;
-        if (PyObject_GetBuffer(args[side], &view, PyBUF_SIMPLE) < 0) {
-            goto done;
+    if (rc == 0) {
+        result = Py_NewRef(Py_None);
+    } else if (rc == 1) {
+        PyObject *bids = levels_tuple(parsed.levels[0], parsed.counts[0]);
+        PyObject *asks = bids ? levels_tuple(parsed.levels[1], parsed.counts[1]) : NULL;
+        if (asks != NULL) {
+            result = PyTuple_Pack(2, bids, asks);
         }
-        Cursor c = {(const char *)view.buf, (const char *)view.buf + view.len};
-        counts[side] = parse_pairs(&c, (int)pdec, (int)sdec, &levels[side], STACK_LEVELS, stack[side]);
-        PyBuffer_Release(&view);
-        if (counts[side] == -2) {
-            goto done;
-        }
-        if (counts[side] < 0) {
-            result = Py_NewRef(Py_None);
-            goto done;
-        }
-    }
-    PyObject *bids = levels_tuple(levels[0], counts[0]);
-    PyObject *asks = bids ? levels_tuple(levels[1], counts[1]) : NULL;
-    if (asks == NULL) {
         Py_XDECREF(bids);
-        goto done;
+        Py_XDECREF(asks);
     }
-    result = PyTuple_Pack(2, bids, asks);
-    Py_DECREF(bids);
-    Py_DECREF(asks);
-done:
-    for (int side = 0; side < 2; side++) {
-        if (levels[side] != stack[side]) {
-            PyMem_Free(levels[side]);
-        }
-    }
+    parsed_free(&parsed);
     return result;
 }
 
@@ -286,6 +306,32 @@ static Py_ssize_t bisect(PyObject *list, PyObject *key, int right) {
         }
     }
     return lo;
+}
+
+/* Best bid above best ask (keys hold -bid, prices the asks, both ascending): 1, 0, or -1 with an exception. */
+static int book_crossed(PyObject *keys, PyObject *prices) {
+    if (!PyList_GET_SIZE(keys) || !PyList_GET_SIZE(prices)) {
+        return 0;
+    }
+    PyObject *bid_key = PyList_GET_ITEM(keys, 0);
+    PyObject *ask = PyList_GET_ITEM(prices, 0);
+    int ok_bid;
+    int ok_ask = 0;
+    int64_t b = small_int(bid_key, &ok_bid);
+    int64_t a = ok_bid ? small_int(ask, &ok_ask) : 0;
+    if (ok_bid && ok_ask && b > INT64_MIN) {
+        return -b > a;
+    }
+    if (PyErr_Occurred()) {
+        return -1;
+    }
+    PyObject *sum = PyNumber_Add(bid_key, ask); /* -bid > ask  <=>  key + ask < 0 */
+    if (sum == NULL) {
+        return -1;
+    }
+    int crossed = PyObject_RichCompareBool(sum, zero, Py_LT);
+    Py_DECREF(sum);
+    return crossed;
 }
 
 /* OrderBook's level loop for one side; -1 with an exception set on error. One dict lookup per store: a store
@@ -368,31 +414,9 @@ static PyObject *apply_sides(PyObject *self, PyObject *const *args, Py_ssize_t n
     if ((nb && apply_side(args[0], args[1], args[2], 1) < 0) || (na && apply_side(args[3], args[4], args[5], 0) < 0)) {
         return NULL;
     }
-    int crossed = 0;
-    if (PyList_GET_SIZE(args[1]) && PyList_GET_SIZE(args[4])) {
-        /* best bid above best ask: -bid_keys[0] > ask_prices[0] */
-        PyObject *bid_key = PyList_GET_ITEM(args[1], 0);
-        PyObject *ask = PyList_GET_ITEM(args[4], 0);
-        int ok_bid;
-        int ok_ask;
-        int64_t b = small_int(bid_key, &ok_bid);
-        int64_t a = ok_bid ? small_int(ask, &ok_ask) : 0;
-        if (ok_bid && ok_ask && b > INT64_MIN) {
-            crossed = -b > a;
-        } else {
-            if (PyErr_Occurred()) {
-                return NULL;
-            }
-            PyObject *sum = PyNumber_Add(bid_key, ask);
-            if (sum == NULL) {
-                return NULL;
-            }
-            crossed = PyObject_RichCompareBool(sum, zero, Py_LT);
-            Py_DECREF(sum);
-            if (crossed < 0) {
-                return NULL;
-            }
-        }
+    int crossed = book_crossed(args[1], args[4]);
+    if (crossed < 0) {
+        return NULL;
     }
     return PyLong_FromSsize_t(2 * (nb + na) + crossed);
 }
@@ -637,32 +661,23 @@ static PyObject *step_call(PyObject *op, PyObject *const *args, size_t nargsf, P
         Py_XDECREF(raw[0]);
         return NULL;
     }
-    int64_t stack[2][2 * STACK_LEVELS];
-    int64_t *levels[2] = {stack[0], stack[1]};
-    Py_ssize_t counts[2] = {0, 0};
+    Parsed parsed;
     PyObject *result = NULL;
     PyObject *sides[2] = {NULL, NULL};
     PyObject *containers[4] = {NULL, NULL, NULL, NULL};
     PyObject *delta = NULL;
-    for (int side = 0; side < 2; side++) {
-        Py_buffer view;
-        if (PyObject_GetBuffer(raw[side], &view, PyBUF_SIMPLE) < 0) {
-            PyErr_Clear(); /* not a buffer (a str): the Python path reads it */
-            result = code(DECLINED);
-            goto done;
-        }
-        Cursor c = {(const char *)view.buf, (const char *)view.buf + view.len};
-        counts[side] = parse_pairs(&c, st->price_decimals, st->size_decimals, &levels[side], STACK_LEVELS, stack[side]);
-        PyBuffer_Release(&view);
-        if (counts[side] == -2) {
-            goto done;
-        }
-        if (counts[side] < 0) {
-            result = code(DECLINED);
-            goto done;
-        }
+    int rc = parse_sides(raw, st->price_decimals, st->size_decimals, &parsed);
+    if (rc < 0 && PyErr_ExceptionMatches(PyExc_TypeError)) {
+        PyErr_Clear(); /* not a buffer (a str): the Python path reads it */
+        rc = 0;
     }
-    if ((ok5 = (counts[0] + counts[1] <= INT64_MAX - updates)) == 0) {
+    if (rc <= 0) {
+        result = rc == 0 ? code(DECLINED) : NULL;
+        goto done;
+    }
+    int64_t *const *levels = parsed.levels;
+    const Py_ssize_t *counts = parsed.counts;
+    if (counts[0] + counts[1] > INT64_MAX - updates) {
         result = code(DECLINED);
         goto done;
     }
@@ -695,8 +710,7 @@ static PyObject *step_call(PyObject *op, PyObject *const *args, size_t nargsf, P
             /* OrderBook.apply_delta: the levels, then updates/seq/ts_ns */
             if (apply_parsed(containers[0], containers[1], sides[0], levels[0], 1) < 0 ||
                 apply_parsed(containers[2], containers[3], sides[1], levels[1], 0) < 0 ||
-                set_i64(st->book, st->book_updates, updates + counts[0] + counts[1]) < 0 ||
-                0) {
+                set_i64(st->book, st->book_updates, updates + counts[0] + counts[1]) < 0) {
                 Py_CLEAR(delta);
             } else {
                 slot_set(st->book, st->book_seq, seq);
@@ -711,27 +725,10 @@ static PyObject *step_call(PyObject *op, PyObject *const *args, size_t nargsf, P
         goto done;
     }
     {
-        PyObject *keys = containers[1];
-        PyObject *prices = containers[3];
-        int crossed = 0;
-        if (PyList_GET_SIZE(keys) && PyList_GET_SIZE(prices)) {
-            int okb, oka;
-            int64_t b = small_int(PyList_GET_ITEM(keys, 0), &okb);
-            int64_t a = okb ? small_int(PyList_GET_ITEM(prices, 0), &oka) : 0;
-            if (okb && oka && b > INT64_MIN) {
-                crossed = -b > a;
-            } else {
-                PyErr_Clear();
-                PyObject *sum = PyNumber_Add(PyList_GET_ITEM(keys, 0), PyList_GET_ITEM(prices, 0));
-                crossed = sum ? PyObject_RichCompareBool(sum, zero, Py_LT) : -1;
-                Py_XDECREF(sum);
-                if (crossed < 0) {
-                    Py_CLEAR(delta);
-                    goto done;
-                }
-            }
-        }
-        if (crossed) {
+        int crossed = book_crossed(containers[1], containers[3]);
+        if (crossed < 0) {
+            Py_CLEAR(delta);
+        } else if (crossed) {
             Py_CLEAR(delta);
             result = code(CROSSED);
         } else {
@@ -740,10 +737,8 @@ static PyObject *step_call(PyObject *op, PyObject *const *args, size_t nargsf, P
         }
     }
 done:
+    parsed_free(&parsed);
     for (int side = 0; side < 2; side++) {
-        if (levels[side] != stack[side]) {
-            PyMem_Free(levels[side]);
-        }
         Py_XDECREF(sides[side]);
         Py_XDECREF(raw[side]);
     }
